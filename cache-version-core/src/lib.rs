@@ -1,0 +1,115 @@
+//! Cache keys that carry a version of the serialized shape of their model.
+//!
+//! A service that caches serialized structs in a shared store breaks during a rolling deploy
+//! when the old and the new build disagree about a struct's shape: each fails to decode what
+//! the other wrote. `cache-version` derives, at compile time, a version from exactly what serde
+//! writes for a type, so a shape change moves that model (and only that model) to a new key
+//! space, with nobody remembering to bump anything.
+//!
+//! ```
+//! use cache_version_core::{CacheVersion, Version};
+//!
+//! #[derive(serde::Serialize, CacheVersion)]
+//! struct Address { city: String, zip: String }
+//!
+//! #[derive(serde::Serialize, CacheVersion)]
+//! struct User {
+//!     id: u64,
+//!     #[serde(rename = "fullName")]
+//!     name: String,
+//!     address: Option<Box<Address>>,
+//! }
+//!
+//! // A `const`: zero run-time cost.
+//! const USER: Version = <User as CacheVersion>::VERSION;
+//! const _: () = assert!(!USER.eq_const(&<Address as CacheVersion>::VERSION));
+//!
+//! let definition = User::SHAPE.to_string();
+//! assert!(definition.starts_with("struct{id:u64,fullName:str,address:option<Address@"));
+//! ```
+//!
+//! The pieces:
+//! - [`CacheVersion`]: the trait, with `SHAPE` (a `const` [`Shape`] tree) and `VERSION`.
+//! - [`Shape`] and [`canonical`]: the canonical form (specified in `docs/canonical-form.md`),
+//!   [`canonical::schema`] for the whole readable schema, [`canonical::recompute`] to derive
+//!   a version from printed text alone.
+//! - [`blake3`]: BLAKE3 as a `const fn`.
+//!
+//! # Features
+//! - `derive` (default): re-exports `#[derive(CacheVersion)]`.
+//! - `chrono04`, `time03`, `uuid1`, `serde_json1`, `rust_decimal1`, `url2`, `bytes1`,
+//!   `indexmap2`, `smallvec1`: impls for those crates' types, each describing what that crate's
+//!   serde impl writes.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod blake3;
+pub mod canonical;
+mod impls;
+pub mod shape;
+mod version;
+
+pub use shape::{
+    Body, ContainerMeta, EnumRepr, Field, FieldKind, FieldMeta, Named, Shape, StructTag, Ty,
+    Variant, VariantMeta, VariantStyle,
+};
+pub use version::{ParseVersionError, ShortVersion, Version, TEMPLATE_PREFIX};
+
+/// `#[derive(CacheVersion)]`: see the derive crate's documentation for the attributes.
+#[cfg(feature = "derive")]
+pub use cache_version_derive::CacheVersion;
+
+/// A type whose serialized shape has a compile-time version.
+///
+/// Implement it with `#[derive(CacheVersion)]`; this crate implements it for the std types
+/// serde supports. `VERSION` is always `Version::of(Self::SHAPE)`: the provided default is the
+/// definition, and the derive writes the same value out with the children's versions it
+/// already knows.
+///
+/// ```
+/// use cache_version_core::CacheVersion;
+/// use std::sync::Arc;
+///
+/// // Wrappers serde writes transparently have the version of what they wrap.
+/// const _: () = assert!(<Arc<Box<String>> as CacheVersion>::VERSION.eq_const(&String::VERSION));
+/// ```
+pub trait CacheVersion {
+    /// What serde writes for this type.
+    const SHAPE: &'static Shape;
+    /// The version of [`Self::SHAPE`].
+    const VERSION: Version = Version::of(Self::SHAPE);
+}
+
+/// The whole schema of `T`: every definition reachable from it, each once.
+///
+/// ```
+/// #[derive(serde::Serialize, cache_version_core::CacheVersion)]
+/// struct Point { x: i32, y: i32 }
+///
+/// let schema = cache_version_core::schema_of::<Vec<Point>>();
+/// assert_eq!(schema.definitions.len(), 1);
+/// assert_eq!(schema.definitions[0].definition, "struct{x:i32,y:i32}");
+/// ```
+pub fn schema_of<T: CacheVersion + ?Sized>() -> canonical::Schema {
+    canonical::schema(T::SHAPE)
+}
+
+/// Implementation details of the derive. Not public API: no semver guarantees.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::shape::*;
+    pub use crate::version::Version;
+    pub use crate::CacheVersion;
+    pub use core::option::Option::{None, Some};
+
+    /// The stand-in for a type inside its own definition (`children: Vec<Self>`): its shape is
+    /// [`Shape::SelfRef`], so a self-recursive type needs no recursive constant.
+    pub enum SelfRef {}
+
+    impl CacheVersion for SelfRef {
+        const SHAPE: &'static Shape = &Shape::SelfRef;
+    }
+
+    /// A field the user declared opaque: a leaf named by its type's tokens.
+    pub struct Opaque;
+}

@@ -1,0 +1,338 @@
+//! [`Shape`]: what serde writes for a type, as a `const` tree in the terms of serde's data
+//! model.
+//!
+//! The tree is built at compile time: by the std impls of this crate, by
+//! `#[derive(CacheVersion)]`, or by hand (see [`Named::new`]). Every child is a [`Ty`], which
+//! carries the child's shape *and* its version, so computing a version never walks the whole
+//! tree: it stops at the first named type, whose version is already known. That keeps shared
+//! types cheap (a model graph whose fully expanded schema would be astronomically large costs
+//! one small hash per type).
+//!
+//! `Display` prints the canonical form (see `docs/canonical-form.md`).
+
+use crate::version::Version;
+
+/// A serialized shape, in the terms of serde's data model.
+///
+/// Wrappers that serde treats as transparent (`Box`, `Rc`, `Arc`, `&T`, `Cow`) have no node of
+/// their own; collections that serde writes the same way share one (`Vec`, `VecDeque`,
+/// `HashSet`, … are all [`Shape::Seq`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Shape {
+    /// `bool`
+    Bool,
+    /// `i8`
+    I8,
+    /// `i16`
+    I16,
+    /// `i32`
+    I32,
+    /// `i64`
+    I64,
+    /// `i128`
+    I128,
+    /// `u8`
+    U8,
+    /// `u16`
+    U16,
+    /// `u32`
+    U32,
+    /// `u64`
+    U64,
+    /// `u128`
+    U128,
+    /// `f32`
+    F32,
+    /// `f64`
+    F64,
+    /// `char`
+    Char,
+    /// A string (`String`, `str`, `PathBuf`, …).
+    Str,
+    /// A byte array (`serialize_bytes`; `Vec<u8>` is a `seq` of `u8`, not bytes).
+    Bytes,
+    /// `()`: serde's unit.
+    Unit,
+    /// `Option<T>`: serde's option.
+    Option(Ty),
+    /// A sequence of unknown length: `Vec`, `VecDeque`, `LinkedList`, `BinaryHeap`, sets, slices.
+    Seq(Ty),
+    /// A map: `HashMap`, `BTreeMap`, `IndexMap`.
+    Map(Ty, Ty),
+    /// A tuple of known length. Runs of equal element types are written `T*n`, so
+    /// `(u8, u8, u8, u8)` and `[u8; 4]` (both a serde tuple of four `u8`) are one shape.
+    Tuple(&'static [Ty]),
+    /// `[T; N]`: a serde tuple of `N` elements of `T` (the same shape as an `N`-tuple of `T`).
+    Array(Ty, usize),
+    /// A type that serde writes one way for human-readable formats (JSON: usually a string)
+    /// and another for compact ones (bincode, postcard: usually bytes or a tuple), by
+    /// `Serializer::is_human_readable`: `IpAddr`, `Uuid`, `time` dates.
+    Readable {
+        /// The shape written for human-readable formats.
+        human: Ty,
+        /// The shape written for compact formats.
+        compact: Ty,
+    },
+    /// A named type: a derived (or hand-described) struct or enum. Inside another shape it is
+    /// written as a reference `Name@<version>`.
+    Named(&'static Named),
+    /// A value written by custom code (`#[serde(with = "...")]`), named by the code's path.
+    Opaque(&'static str),
+    /// A back reference to the innermost enclosing named type (direct recursion, such as
+    /// `children: Vec<Self>`).
+    SelfRef,
+}
+
+/// A child type: its shape and its version (computed once per type by the compiler).
+#[derive(Debug, Clone, Copy)]
+pub struct Ty {
+    /// The child's shape.
+    pub shape: &'static Shape,
+    /// The child's version, `Version::of(shape)`.
+    pub version: Version,
+}
+
+/// A named type: a struct or enum described field by field.
+#[derive(Debug)]
+pub struct Named {
+    /// The name used for people and as the default model name in keys (the Rust type name,
+    /// or `#[cache_version(name = "...")]`). It is **not** part of the version: serde's
+    /// formats do not write type names, so renaming a type keeps its cache warm.
+    pub name: &'static str,
+    /// `BLAKE3(TEMPLATE_PREFIX ‖ template)`, where the template is this type's definition
+    /// with every child type written as `_` (computed by the derive at native speed).
+    pub template: [u8; 32],
+    /// The body: fields or variants, and the serde representation.
+    pub body: Body,
+    /// Reader-side leniency, recorded for compatibility checks; not part of the version.
+    pub meta: ContainerMeta,
+    /// A manual bump (`#[cache_version(bump = N)]`), part of the version; 0 when absent.
+    pub bump: u32,
+}
+
+/// The body of a [`Named`] type.
+#[derive(Debug)]
+pub enum Body {
+    /// `struct S;`: serde's unit struct.
+    UnitStruct,
+    /// `struct S(T);`: serde's newtype struct.
+    NewtypeStruct(Ty),
+    /// `struct S(A, B);`: serde's tuple struct; the fields have empty names.
+    TupleStruct(&'static [Field]),
+    /// `struct S { .. }`: serde's struct, fields by serialized name.
+    Struct {
+        /// `#[serde(tag = "...")]` on a struct: the tag field and the value written into it.
+        tag: Option<StructTag>,
+        /// Serialized fields in declaration order (skipped fields left out).
+        fields: &'static [Field],
+    },
+    /// An enum.
+    Enum {
+        /// How serde represents the variant.
+        repr: EnumRepr,
+        /// All variants in declaration order, skipped ones as [`VariantStyle::Skipped`]
+        /// (they still take an index, which positional formats write).
+        variants: &'static [Variant],
+    },
+}
+
+/// The tag written by `#[serde(tag = "...")]` on a struct.
+#[derive(Debug)]
+pub struct StructTag {
+    /// The tag field's name.
+    pub tag: &'static str,
+    /// The value written into it: the struct's serialized name.
+    pub name: &'static str,
+}
+
+/// How an enum's variant is represented (serde's four representations).
+#[derive(Debug, Clone, Copy)]
+pub enum EnumRepr {
+    /// `{"Variant": content}` (serde's default).
+    External,
+    /// `#[serde(tag = "t")]`: `{"t": "Variant", ..fields}`.
+    Internal {
+        /// The tag field.
+        tag: &'static str,
+    },
+    /// `#[serde(tag = "t", content = "c")]`: `{"t": "Variant", "c": content}`.
+    Adjacent {
+        /// The tag field.
+        tag: &'static str,
+        /// The content field.
+        content: &'static str,
+    },
+    /// `#[serde(untagged)]`: the content alone.
+    Untagged,
+}
+
+/// How a field is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    /// Always written.
+    Always,
+    /// `skip_serializing_if`: may be absent.
+    MaybeAbsent,
+    /// `#[serde(flatten)]`: the child's entries are merged into this map.
+    Flatten,
+}
+
+/// A serialized field.
+#[derive(Debug)]
+pub struct Field {
+    /// The serialized name (empty for tuple fields).
+    pub name: &'static str,
+    /// The name the reader expects, when serde was told a different one
+    /// (`rename(deserialize = "...")`); equal to `name` otherwise.
+    pub de_name: &'static str,
+    /// How the field is written.
+    pub kind: FieldKind,
+    /// The field's type.
+    pub ty: Ty,
+    /// A manual bump; 0 when absent.
+    pub bump: u32,
+    /// Reader-side leniency.
+    pub meta: FieldMeta,
+}
+
+/// The style of a variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VariantStyle {
+    /// `A`
+    Unit,
+    /// `A(T)`
+    Newtype,
+    /// `A(T, U)`
+    Tuple,
+    /// `A { x: T }`
+    Struct,
+    /// `#[serde(skip)]` / `skip_serializing`: never written, but it keeps its index.
+    Skipped,
+}
+
+/// An enum variant.
+#[derive(Debug)]
+pub struct Variant {
+    /// The serialized name.
+    pub name: &'static str,
+    /// The name the reader expects (equal to `name` unless serde was told otherwise).
+    pub de_name: &'static str,
+    /// The variant's style.
+    pub style: VariantStyle,
+    /// `#[serde(untagged)]` on the variant.
+    pub untagged: bool,
+    /// The variant's fields (tuple fields have empty names).
+    pub fields: &'static [Field],
+    /// A manual bump; 0 when absent.
+    pub bump: u32,
+    /// Reader-side leniency.
+    pub meta: VariantMeta,
+}
+
+/// Reader-side leniency of a container (evolution metadata, not identity).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ContainerMeta {
+    /// `#[serde(default)]` on the container: missing fields are filled in.
+    pub default: bool,
+    /// `#[serde(deny_unknown_fields)]`: the reader rejects fields it does not know.
+    pub deny_unknown_fields: bool,
+}
+
+/// Reader-side leniency of a field (evolution metadata, not identity).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FieldMeta {
+    /// The reader fills the field in when it is missing (`default`, on the field or the
+    /// container).
+    pub default: bool,
+    /// Other names the reader accepts (`alias`).
+    pub aliases: &'static [&'static str],
+    /// `skip_deserializing`: the reader ignores the field.
+    pub skip_deserializing: bool,
+}
+
+/// Reader-side leniency of a variant (evolution metadata, not identity).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VariantMeta {
+    /// Other names the reader accepts (`alias`).
+    pub aliases: &'static [&'static str],
+    /// `#[serde(other)]`: unknown variants read as this one.
+    pub other: bool,
+    /// `skip_deserializing`: the reader rejects this variant.
+    pub skip_deserializing: bool,
+}
+
+impl FieldMeta {
+    /// No leniency.
+    pub const NONE: FieldMeta = FieldMeta {
+        default: false,
+        aliases: &[],
+        skip_deserializing: false,
+    };
+}
+
+impl VariantMeta {
+    /// No leniency.
+    pub const NONE: VariantMeta = VariantMeta {
+        aliases: &[],
+        other: false,
+        skip_deserializing: false,
+    };
+}
+
+impl ContainerMeta {
+    /// No leniency.
+    pub const NONE: ContainerMeta = ContainerMeta {
+        default: false,
+        deny_unknown_fields: false,
+    };
+}
+
+impl Field {
+    /// A plain field (always written, no leniency): for describing types by hand.
+    pub const fn new(name: &'static str, ty: Ty) -> Field {
+        Field {
+            name,
+            de_name: name,
+            kind: FieldKind::Always,
+            ty,
+            bump: 0,
+            meta: FieldMeta::NONE,
+        }
+    }
+}
+
+impl Named {
+    /// Describes a named type by hand, computing the template digest in `const` (the derive
+    /// computes it at native speed instead). Use it for types serde serializes by hand-written
+    /// code, or in tests.
+    ///
+    /// ```
+    /// use cache_version_core::{CacheVersion, Shape, Named, Body, Field, Ty};
+    ///
+    /// struct Point { x: i32, y: i32 }
+    /// impl CacheVersion for Point {
+    ///     const SHAPE: &'static Shape = &Shape::Named(&Named::new("Point", Body::Struct {
+    ///         tag: None,
+    ///         fields: &[Field::new("x", Ty::of::<i32>()), Field::new("y", Ty::of::<i32>())],
+    ///     }));
+    /// }
+    /// assert_eq!(Point::SHAPE.to_string(), "struct{x:i32,y:i32}");
+    /// ```
+    pub const fn new(name: &'static str, body: Body) -> Named {
+        Named::with_meta(name, 0, body, ContainerMeta::NONE)
+    }
+
+    /// [`Named::new`] with a manual bump and container metadata.
+    pub const fn with_meta(name: &'static str, bump: u32, body: Body, meta: ContainerMeta) -> Named {
+        let mut buf = crate::canonical::TemplateBuf::new();
+        crate::canonical::write_named_template(&mut buf, bump, &body);
+        Named {
+            name,
+            template: buf.digest(),
+            body,
+            meta,
+            bump,
+        }
+    }
+}

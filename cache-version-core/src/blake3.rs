@@ -66,7 +66,13 @@ macro_rules! g {
 }
 
 /// The BLAKE3 compression function; returns the first eight words of the output.
-const fn compress(cv: &[u32; 8], m: &[u32; 16], counter: u64, block_len: u32, flags: u32) -> [u32; 8] {
+const fn compress(
+    cv: &[u32; 8],
+    m: &[u32; 16],
+    counter: u64,
+    block_len: u32,
+    flags: u32,
+) -> [u32; 8] {
     let mut v = [
         cv[0],
         cv[1],
@@ -200,7 +206,13 @@ impl Hasher {
     const fn push_chunk_cv(&mut self, mut cv: [u32; 8], mut total_chunks: u64) {
         while total_chunks & 1 == 0 {
             self.stack_len -= 1;
-            cv = compress(&IV, &parent_block(&self.stack[self.stack_len], &cv), 0, 64, PARENT);
+            cv = compress(
+                &IV,
+                &parent_block(&self.stack[self.stack_len], &cv),
+                0,
+                64,
+                PARENT,
+            );
             total_chunks >>= 1;
         }
         self.stack[self.stack_len] = cv;
@@ -272,7 +284,13 @@ impl Hasher {
             block_len = BLOCK_LEN as u32;
             flags = PARENT;
         }
-        to_bytes(&compress(&cv, &block_words, counter, block_len, flags | ROOT))
+        to_bytes(&compress(
+            &cv,
+            &block_words,
+            counter,
+            block_len,
+            flags | ROOT,
+        ))
     }
 }
 

@@ -26,6 +26,7 @@ pub const FORMAT_VERSION: u32 = 1;
 pub(crate) const T_OPTION: [u8; 32] = Version::template_digest("option<_>");
 pub(crate) const T_SEQ: [u8; 32] = Version::template_digest("seq<_>");
 pub(crate) const T_MAP: [u8; 32] = Version::template_digest("map<_,_>");
+pub(crate) const T_PROXY: [u8; 32] = Version::template_digest("proxy<_,_>");
 pub(crate) const T_READABLE: [u8; 32] = Version::template_digest("readable<_,_>");
 
 macro_rules! leaves {
@@ -447,6 +448,13 @@ fn write_structural(out: &mut impl fmt::Write, shape: &Shape, mode: Children) ->
             write_child(out, compact, mode)?;
             out.write_char('>')
         }
+        Shape::Proxy { write, read } => {
+            out.write_str("proxy<")?;
+            write_child(out, write, mode)?;
+            out.write_char(',')?;
+            write_child(out, read, mode)?;
+            out.write_char('>')
+        }
         Shape::Tuple(elems) => {
             out.write_str("tuple<")?;
             let mut i = 0;
@@ -636,6 +644,7 @@ impl Shape {
             Shape::Option(t) | Shape::Seq(t) => vec![*t],
             Shape::Map(k, v) => vec![*k, *v],
             Shape::Readable { human, compact } => vec![*human, *compact],
+            Shape::Proxy { write, read } => vec![*write, *read],
             Shape::Tuple(elems) => {
                 let mut out: Vec<Ty> = Vec::new();
                 for e in elems.iter() {
@@ -799,7 +808,10 @@ fn verify_inner(
         if recomputed != child.version {
             return Err(VerifyError {
                 template,
-                detail: format!("stored child version {} != recomputed {recomputed}", child.version),
+                detail: format!(
+                    "stored child version {} != recomputed {recomputed}",
+                    child.version
+                ),
             });
         }
         verify_inner(child.shape, seen)?;

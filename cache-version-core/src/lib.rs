@@ -73,6 +73,13 @@ pub use cache_version_derive::CacheVersion;
 /// // Wrappers serde writes transparently have the version of what they wrap.
 /// const _: () = assert!(<Arc<Box<String>> as CacheVersion>::VERSION.eq_const(&String::VERSION));
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no cache version",
+    label = "no `CacheVersion` impl for this type",
+    note = "derive it (`#[derive(serde::Serialize, cache_version_core::CacheVersion)]`), or on the \
+            field state its shape with `#[cache_version(as = \"Type\")]`, or mark it \
+            `#[cache_version(opaque)]` (changes inside it then need a manual `bump`)"
+)]
 pub trait CacheVersion {
     /// What serde writes for this type.
     const SHAPE: &'static Shape;

@@ -74,6 +74,14 @@ pub enum Shape {
         /// The shape written for compact formats.
         compact: Ty,
     },
+    /// A type serialized through a proxy (`#[serde(into = "W", from = "R")]` with different
+    /// types, or only one of them): what the writer writes and what the reader reads.
+    Proxy {
+        /// The shape written (`into`, or the type's own shape).
+        write: Ty,
+        /// The shape read (`from`/`try_from`, or the type's own shape).
+        read: Ty,
+    },
     /// A named type: a derived (or hand-described) struct or enum. Inside another shape it is
     /// written as a reference `Name@<version>`.
     Named(&'static Named),
@@ -324,7 +332,12 @@ impl Named {
     }
 
     /// [`Named::new`] with a manual bump and container metadata.
-    pub const fn with_meta(name: &'static str, bump: u32, body: Body, meta: ContainerMeta) -> Named {
+    pub const fn with_meta(
+        name: &'static str,
+        bump: u32,
+        body: Body,
+        meta: ContainerMeta,
+    ) -> Named {
         let mut buf = crate::canonical::TemplateBuf::new();
         crate::canonical::write_named_template(&mut buf, bump, &body);
         Named {

@@ -57,24 +57,33 @@ impl Version {
     pub const fn of(shape: &Shape) -> Version {
         match shape {
             Shape::Named(named) => {
-                let children = named.body.child_count();
-                if children == 0 {
-                    return Version::combine(&named.template, &[]);
-                }
                 let mut h = blake3::Hasher::new();
                 h.update_in_place(&named.template);
-                let mut i = 0;
-                while i < children {
-                    h.update_in_place(named.body.child(i).version.as_bytes());
-                    i += 1;
+                match &named.body {
+                    Body::UnitStruct => {}
+                    Body::NewtypeStruct(t) => h.update_in_place(t.version.as_bytes()),
+                    Body::TupleStruct(fields) | Body::Struct { fields, .. } => {
+                        feed_fields(&mut h, fields)
+                    }
+                    Body::Enum { variants, .. } => {
+                        let mut i = 0;
+                        while i < variants.len() {
+                            feed_fields(&mut h, variants[i].fields);
+                            i += 1;
+                        }
+                    }
                 }
                 Version(h.finalize())
             }
             Shape::Option(t) => Version::combine(&crate::canonical::T_OPTION, &[t.version]),
             Shape::Seq(t) => Version::combine(&crate::canonical::T_SEQ, &[t.version]),
             Shape::Map(k, v) => Version::combine(&crate::canonical::T_MAP, &[k.version, v.version]),
-            Shape::Readable { human, compact } => {
-                Version::combine(&crate::canonical::T_READABLE, &[human.version, compact.version])
+            Shape::Readable { human, compact } => Version::combine(
+                &crate::canonical::T_READABLE,
+                &[human.version, compact.version],
+            ),
+            Shape::Proxy { write, read } => {
+                Version::combine(&crate::canonical::T_PROXY, &[write.version, read.version])
             }
             Shape::Tuple(elems) => crate::canonical::tuple_version(elems),
             Shape::Array(elem, len) => crate::canonical::array_version(elem, *len),
@@ -124,6 +133,14 @@ impl Version {
     /// Writes 64 lowercase hex digits into `out` without allocating.
     pub fn write_hex(&self, out: &mut [u8; 64]) {
         write_hex(&self.0, out);
+    }
+}
+
+const fn feed_fields(h: &mut blake3::Hasher, fields: &[crate::shape::Field]) {
+    let mut i = 0;
+    while i < fields.len() {
+        h.update_in_place(fields[i].ty.version.as_bytes());
+        i += 1;
     }
 }
 

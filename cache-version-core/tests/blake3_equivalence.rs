@@ -29,8 +29,18 @@ fn every_length_up_to_10_000() {
 
 #[test]
 fn edges_and_large_inputs() {
-    let mut lens = vec![63, 64, 65, 1023, 1024, 1025, 2047, 2048, 2049, 3072, 4095, 4096, 4097];
-    lens.extend([8191, 8192, 8193, 16 * 1024 + 1, 31 * 1024, 65 * 1024 + 7, 300_001]);
+    let mut lens = vec![
+        63, 64, 65, 1023, 1024, 1025, 2047, 2048, 2049, 3072, 4095, 4096, 4097,
+    ];
+    lens.extend([
+        8191,
+        8192,
+        8193,
+        16 * 1024 + 1,
+        31 * 1024,
+        65 * 1024 + 7,
+        300_001,
+    ]);
     for len in lens {
         let data = input(len, 7);
         assert_eq!(hash(&data), *blake3::hash(&data).as_bytes(), "length {len}");
@@ -40,7 +50,9 @@ fn edges_and_large_inputs() {
 #[test]
 fn incremental_updates_match_one_shot() {
     let data = input(5000, 99);
-    for split in [0usize, 1, 31, 63, 64, 65, 1023, 1024, 1025, 2048, 4999, 5000] {
+    for split in [
+        0usize, 1, 31, 63, 64, 65, 1023, 1024, 1025, 2048, 4999, 5000,
+    ] {
         for step in [1usize, 7, 64, 1000] {
             let mut h = Hasher::new();
             h.update_in_place(&data[..split]);

@@ -209,7 +209,7 @@ impl Parser<'_> {
         if self.eat("option<") || self.eat("seq<") {
             self.child(&mut kids)?;
             self.expect(">")?;
-        } else if self.eat("map<") || self.eat("readable<") {
+        } else if self.eat("map<") || self.eat("readable<") || self.eat("proxy<") {
             self.child(&mut kids)?;
             self.expect(",")?;
             self.child(&mut kids)?;

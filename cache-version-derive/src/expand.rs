@@ -1,0 +1,238 @@
+//! Code generation. Everything sits in `const _: () = { ... };` with the core crate bound once
+//! as `_cv`, and names only `::core`-free absolute paths through `_cv::__private`, so a caller
+//! that shadows `Option`, `Some`, `Box` or `Vec` cannot break it.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+
+use crate::bound;
+use crate::model::{Body, FieldIr, FieldKind, Input, Model, Repr, Side, Style, TyIr, VariantIr};
+use crate::template;
+
+pub fn derive(input: &syn::DeriveInput) -> TokenStream {
+    match Input::from_syn(input) {
+        Ok(model) => expand(&model),
+        Err(err) if crate::model::stub_marker(&err) => stub(input, None),
+        Err(err) => stub(input, Some(err)),
+    }
+}
+
+fn krate(path: Option<&syn::Path>) -> TokenStream {
+    match path {
+        Some(p) => quote!(#p),
+        None => quote!(::cache_version_core),
+    }
+}
+
+fn wrap(
+    input: &syn::DeriveInput,
+    krate: TokenStream,
+    generics: &syn::Generics,
+    items: TokenStream,
+) -> TokenStream {
+    let ident = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
+        const _: () = {
+            use #krate as _cv;
+            #[automatically_derived]
+            impl #impl_generics _cv::__private::CacheVersion for #ident #ty_generics #where_clause {
+                #items
+            }
+        };
+    }
+}
+
+/// After an error: the error plus an impl, so one typo does not cascade into "trait not
+/// implemented" errors at every use of the type.
+fn stub(input: &syn::DeriveInput, err: Option<syn::Error>) -> TokenStream {
+    let errors = err.map(|e| e.to_compile_error());
+    let krate = krate(None);
+    let items = quote! {
+        const SHAPE: &'static _cv::__private::Shape = &_cv::__private::Shape::Opaque("<invalid>");
+    };
+    let imp = wrap(input, krate, &input.generics, items);
+    quote!(#errors #imp)
+}
+
+fn expand(input: &Input) -> TokenStream {
+    let krate = krate(input.krate.as_ref());
+    let generics = bound::with_bounds(input);
+    let items = match &input.model {
+        Model::Named(body) => {
+            let shape = named_shape(input, body);
+            quote!(const SHAPE: &'static _cv::__private::Shape = #shape;)
+        }
+        Model::Transparent(field) => {
+            let ty = ty(&field.ty, field.span);
+            quote! {
+                const SHAPE: &'static _cv::__private::Shape = #ty.shape;
+                const VERSION: _cv::__private::Version = #ty.version;
+            }
+        }
+        Model::Same(t) => {
+            let ty = ty(&TyIr::Rust(t.clone()), Span::call_site());
+            quote! {
+                const SHAPE: &'static _cv::__private::Shape = #ty.shape;
+                const VERSION: _cv::__private::Version = #ty.version;
+            }
+        }
+        Model::Proxy { write, read } => {
+            let side = |s: &Side| match s {
+                Side::Type(t) => ty(&TyIr::Rust(t.clone()), Span::call_site()),
+                Side::Own(body) => {
+                    let shape = named_shape(input, body);
+                    quote! {
+                        _cv::__private::Ty {
+                            shape: #shape,
+                            version: _cv::__private::Version::of(#shape),
+                        }
+                    }
+                }
+            };
+            let (w, r) = (side(write), side(read));
+            quote! {
+                const SHAPE: &'static _cv::__private::Shape =
+                    &_cv::__private::Shape::Proxy { write: #w, read: #r };
+            }
+        }
+    };
+    wrap(input.original, krate, &generics, items)
+}
+
+fn named_shape(input: &Input, body: &Body) -> TokenStream {
+    let name = &input.name;
+    let template = template::named(input.bump, body);
+    let digest = template::digest(&template);
+    let bump = input.bump;
+    let default = input.default;
+    let deny = input.deny_unknown_fields;
+    let body = body_tokens(body);
+    quote! {
+        &_cv::__private::Shape::Named(&_cv::__private::Named {
+            name: #name,
+            template: [#(#digest),*],
+            body: #body,
+            meta: _cv::__private::ContainerMeta { default: #default, deny_unknown_fields: #deny },
+            bump: #bump,
+        })
+    }
+}
+
+fn body_tokens(body: &Body) -> TokenStream {
+    match body {
+        Body::Unit => quote!(_cv::__private::Body::UnitStruct),
+        Body::Newtype(f) => {
+            let t = ty(&f.ty, f.span);
+            quote!(_cv::__private::Body::NewtypeStruct(#t))
+        }
+        Body::Tuple(fields) => {
+            let fields = fields.iter().map(field_tokens);
+            quote!(_cv::__private::Body::TupleStruct(&[#(#fields),*]))
+        }
+        Body::Struct { tag, fields } => {
+            let tag = match tag {
+                Some((tag, name)) => quote! {
+                    _cv::__private::Some(_cv::__private::StructTag { tag: #tag, name: #name })
+                },
+                None => quote!(_cv::__private::None),
+            };
+            let fields = fields.iter().map(field_tokens);
+            quote!(_cv::__private::Body::Struct { tag: #tag, fields: &[#(#fields),*] })
+        }
+        Body::Enum { repr, variants } => {
+            let repr = match repr {
+                Repr::External => quote!(_cv::__private::EnumRepr::External),
+                Repr::Internal(tag) => quote!(_cv::__private::EnumRepr::Internal { tag: #tag }),
+                Repr::Adjacent(tag, content) => {
+                    quote!(_cv::__private::EnumRepr::Adjacent { tag: #tag, content: #content })
+                }
+                Repr::Untagged => quote!(_cv::__private::EnumRepr::Untagged),
+            };
+            let variants = variants.iter().map(variant_tokens);
+            quote!(_cv::__private::Body::Enum { repr: #repr, variants: &[#(#variants),*] })
+        }
+    }
+}
+
+fn ty(ty: &TyIr, span: Span) -> TokenStream {
+    match ty {
+        TyIr::Rust(t) => quote_spanned!(span=> _cv::__private::Ty::of::<#t>()),
+        TyIr::Opaque(path) => quote! {
+            _cv::__private::Ty {
+                shape: &_cv::__private::Shape::Opaque(#path),
+                version: _cv::__private::Version::of(&_cv::__private::Shape::Opaque(#path)),
+            }
+        },
+    }
+}
+
+fn field_tokens(f: &FieldIr) -> TokenStream {
+    let FieldIr {
+        name,
+        de_name,
+        bump,
+        default,
+        aliases,
+        skip_deserializing,
+        ..
+    } = f;
+    let kind = match f.kind {
+        FieldKind::Always => quote!(Always),
+        FieldKind::MaybeAbsent => quote!(MaybeAbsent),
+        FieldKind::Flatten => quote!(Flatten),
+    };
+    let t = ty(&f.ty, f.span);
+    quote! {
+        _cv::__private::Field {
+            name: #name,
+            de_name: #de_name,
+            kind: _cv::__private::FieldKind::#kind,
+            ty: #t,
+            bump: #bump,
+            meta: _cv::__private::FieldMeta {
+                default: #default,
+                aliases: &[#(#aliases),*],
+                skip_deserializing: #skip_deserializing,
+            },
+        }
+    }
+}
+
+fn variant_tokens(v: &VariantIr) -> TokenStream {
+    let VariantIr {
+        name,
+        de_name,
+        untagged,
+        bump,
+        aliases,
+        other,
+        skip_deserializing,
+        ..
+    } = v;
+    let style = match v.style {
+        Style::Unit => quote!(Unit),
+        Style::Newtype => quote!(Newtype),
+        Style::Tuple => quote!(Tuple),
+        Style::Struct => quote!(Struct),
+        Style::Skipped => quote!(Skipped),
+    };
+    let fields = v.fields.iter().map(field_tokens);
+    quote! {
+        _cv::__private::Variant {
+            name: #name,
+            de_name: #de_name,
+            style: _cv::__private::VariantStyle::#style,
+            untagged: #untagged,
+            fields: &[#(#fields),*],
+            bump: #bump,
+            meta: _cv::__private::VariantMeta {
+                aliases: &[#(#aliases),*],
+                other: #other,
+                skip_deserializing: #skip_deserializing,
+            },
+        }
+    }
+}

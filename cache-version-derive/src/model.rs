@@ -1,0 +1,426 @@
+//! The derive's view of a type: what serde writes for it (read through
+//! `serde_derive_internals`, the library serde itself uses) combined with our attributes.
+
+use proc_macro2::Span;
+use quote::ToTokens;
+use serde_derive_internals::{ast, attr as serde_attr};
+use syn::spanned::Spanned;
+
+use crate::attr::{self, Errors};
+use crate::recursion::replace_self;
+
+/// How the type is described.
+pub enum Model {
+    /// A normal struct or enum.
+    Named(Body),
+    /// `#[serde(transparent)]`: exactly the one serialized field.
+    Transparent(FieldIr),
+    /// `#[serde(into = "P", from = "P")]` with one type: exactly that type.
+    Same(syn::Type),
+    /// `into`/`from`/`try_from` naming different types (or only one of them).
+    Proxy { write: Side, read: Side },
+}
+
+/// One side of a proxy.
+pub enum Side {
+    /// The type's own derived shape.
+    Own(Body),
+    /// A proxy type.
+    Type(syn::Type),
+}
+
+pub enum Body {
+    Unit,
+    Newtype(FieldIr),
+    Tuple(Vec<FieldIr>),
+    Struct {
+        tag: Option<(String, String)>,
+        fields: Vec<FieldIr>,
+    },
+    Enum {
+        repr: Repr,
+        variants: Vec<VariantIr>,
+    },
+}
+
+pub enum Repr {
+    External,
+    Internal(String),
+    Adjacent(String, String),
+    Untagged,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    Always,
+    MaybeAbsent,
+    Flatten,
+}
+
+pub struct FieldIr {
+    pub name: String,
+    pub de_name: String,
+    pub kind: FieldKind,
+    pub ty: TyIr,
+    pub bump: u32,
+    pub default: bool,
+    pub aliases: Vec<String>,
+    pub skip_deserializing: bool,
+    /// Where a missing impl should be reported.
+    pub span: Span,
+    /// `#[cache_version(bound = "...")]` on the field: used instead of inferring from it.
+    pub bound: Option<Vec<syn::WherePredicate>>,
+}
+
+pub enum TyIr {
+    /// A Rust type (self references already replaced).
+    Rust(syn::Type),
+    /// A leaf named by a path or type (`with`, `opaque`).
+    Opaque(String),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Unit,
+    Newtype,
+    Tuple,
+    Struct,
+    Skipped,
+}
+
+pub struct VariantIr {
+    pub name: String,
+    pub de_name: String,
+    pub style: Style,
+    pub untagged: bool,
+    pub fields: Vec<FieldIr>,
+    pub bump: u32,
+    pub aliases: Vec<String>,
+    pub other: bool,
+    pub skip_deserializing: bool,
+}
+
+/// Everything the expansion needs.
+pub struct Input<'a> {
+    pub original: &'a syn::DeriveInput,
+    pub name: String,
+    pub bump: u32,
+    pub default: bool,
+    pub deny_unknown_fields: bool,
+    pub model: Model,
+    pub bound: Option<Vec<syn::WherePredicate>>,
+    pub krate: Option<syn::Path>,
+}
+
+/// Tokens as a compact string: what `opaque(...)` leaves are named by.
+fn compact(tokens: &impl ToTokens) -> String {
+    let s = tokens.to_token_stream().to_string();
+    let mut out = String::with_capacity(s.len());
+    let mut prev_word = false;
+    let mut pending_space = false;
+    for c in s.chars() {
+        if c == ' ' {
+            pending_space = true;
+            continue;
+        }
+        let word = c.is_alphanumeric() || c == '_';
+        // Keep a space only where it separates two words (`dyn Trait`, `impl Trait`).
+        if pending_space && prev_word && word {
+            out.push(' ');
+        }
+        pending_space = false;
+        prev_word = word;
+        out.push(c);
+    }
+    out
+}
+
+fn unraw(ident: &syn::Ident) -> String {
+    let s = ident.to_string();
+    s.strip_prefix("r#").map(str::to_owned).unwrap_or(s)
+}
+
+fn same_type(a: &syn::Type, b: &syn::Type) -> bool {
+    compact(a) == compact(b)
+}
+
+impl<'a> Input<'a> {
+    /// Reads the type. serde's own attribute errors are left for serde to report.
+    pub fn from_syn(input: &'a syn::DeriveInput) -> Result<Input<'a>, syn::Error> {
+        let mut errors = Errors::default();
+        let cattrs = attr::Container::parse(&input.attrs, &mut errors);
+
+        let cx = serde_derive_internals::Ctxt::new();
+        let private = syn::Ident::new("__private", Span::call_site());
+        let container = ast::Container::from_ast(
+            &cx,
+            input,
+            serde_derive_internals::Derive::Serialize,
+            &private,
+        );
+        // serde reports its own mistakes; a broken #[serde] yields a stub impl here.
+        let serde_ok = cx.check().is_ok();
+        let Some(container) = container.filter(|_| serde_ok) else {
+            errors.finish()?;
+            return Err(syn::Error::new(Span::call_site(), SERDE_ERRORS));
+        };
+
+        let ident = &input.ident;
+        let mut read_field = |f: &ast::Field, errors: &mut Errors, kind_allowed: bool| -> FieldIr {
+            let fattrs = attr::Field::parse(&f.original.attrs, errors);
+            let skipped = f.attrs.skip_serializing();
+            if skipped {
+                for span in [
+                    fattrs.opaque,
+                    fattrs.as_type.as_ref().map(|(s, _)| *s),
+                    fattrs.bump.map(|(s, _)| s),
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    errors.spanned(
+                        span,
+                        "this field is skipped by serde (never written), so it has no shape: remove the attribute",
+                    );
+                }
+            }
+            if let (false, Some((span, _))) = (kind_allowed, fattrs.bump) {
+                errors.spanned(
+                    span,
+                    "`bump` on the only field of a newtype or transparent type: put `bump` on \
+                     the type (or the variant) instead",
+                );
+            }
+            let ty = if let Some((_, t)) = fattrs.as_type {
+                TyIr::Rust(replace_self(&t, ident, input))
+            } else if fattrs.opaque.is_some() {
+                TyIr::Opaque(compact(f.ty))
+            } else if let Some(path) = f.attrs.serialize_with() {
+                TyIr::Opaque(compact(path))
+            } else {
+                TyIr::Rust(replace_self(f.ty, ident, input))
+            };
+            let kind = if !kind_allowed {
+                FieldKind::Always
+            } else if f.attrs.flatten() {
+                FieldKind::Flatten
+            } else if f.attrs.skip_serializing_if().is_some() {
+                FieldKind::MaybeAbsent
+            } else {
+                FieldKind::Always
+            };
+            FieldIr {
+                name: f.attrs.name().serialize_name().value.clone(),
+                de_name: f.attrs.name().deserialize_name().value.clone(),
+                kind,
+                ty,
+                bump: fattrs.bump.map_or(0, |(_, n)| n),
+                default: !f.attrs.default().is_none() || !container.attrs.default().is_none(),
+                aliases: f
+                    .attrs
+                    .aliases()
+                    .iter()
+                    .map(|a| a.value.clone())
+                    .filter(|a| *a != f.attrs.name().deserialize_name().value)
+                    .collect(),
+                skip_deserializing: f.attrs.skip_deserializing(),
+                span: f.original.ty.span(),
+                bound: fattrs.bound.map(|(_, b)| b),
+            }
+        };
+
+        let own_body = |errors: &mut Errors,
+                        read_field: &mut dyn FnMut(&ast::Field, &mut Errors, bool) -> FieldIr|
+         -> Body {
+            match &container.data {
+                ast::Data::Struct(style, fields) => match style {
+                    ast::Style::Unit => Body::Unit,
+                    // serde writes a newtype struct's field even when it is marked skipped.
+                    ast::Style::Newtype => Body::Newtype(read_field(&fields[0], errors, false)),
+                    ast::Style::Tuple => Body::Tuple(
+                        fields
+                            .iter()
+                            .map(|f| read_field(f, errors, true))
+                            .zip(fields.iter())
+                            .filter(|(_, f)| !f.attrs.skip_serializing())
+                            .map(|(ir, _)| ir)
+                            .collect(),
+                    ),
+                    ast::Style::Struct => Body::Struct {
+                        tag: match container.attrs.tag() {
+                            serde_attr::TagType::Internal { tag } => Some((
+                                tag.clone(),
+                                container.attrs.name().serialize_name().value.clone(),
+                            )),
+                            _ => None,
+                        },
+                        fields: fields
+                            .iter()
+                            .map(|f| read_field(f, errors, true))
+                            .zip(fields.iter())
+                            .filter(|(_, f)| !f.attrs.skip_serializing())
+                            .map(|(ir, _)| ir)
+                            .collect(),
+                    },
+                },
+                ast::Data::Enum(variants) => Body::Enum {
+                    repr: match container.attrs.tag() {
+                        serde_attr::TagType::External => Repr::External,
+                        serde_attr::TagType::Internal { tag } => Repr::Internal(tag.clone()),
+                        serde_attr::TagType::Adjacent { tag, content } => {
+                            Repr::Adjacent(tag.clone(), content.clone())
+                        }
+                        serde_attr::TagType::None => Repr::Untagged,
+                    },
+                    variants: variants
+                        .iter()
+                        .map(|v| read_variant(v, errors, read_field))
+                        .collect(),
+                },
+            }
+        };
+
+        let type_into = container.attrs.type_into();
+        let type_from = container
+            .attrs
+            .type_from()
+            .or(container.attrs.type_try_from());
+        let model = if container.attrs.transparent() {
+            let field = container
+                .data
+                .all_fields()
+                .find(|f| f.attrs.transparent())
+                .expect("serde checked that a transparent type has one field");
+            if let Some((span, _)) = cattrs.bump {
+                errors.spanned(
+                    span,
+                    "`bump` on a #[serde(transparent)] type has nothing to bump: the type is \
+                     written exactly as its field; put `bump` on the field's type instead",
+                );
+            }
+            Model::Transparent(read_field(field, &mut errors, false))
+        } else {
+            match (type_into, type_from) {
+                (None, None) => Model::Named(own_body(&mut errors, &mut read_field)),
+                (Some(w), Some(r)) if same_type(w, r) => Model::Same(replace_self(w, ident, input)),
+                (w, r) => {
+                    let write = match w {
+                        Some(t) => Side::Type(replace_self(t, ident, input)),
+                        None => Side::Own(own_body(&mut errors, &mut read_field)),
+                    };
+                    let read = match r {
+                        Some(t) => Side::Type(replace_self(t, ident, input)),
+                        None => Side::Own(own_body(&mut errors, &mut read_field)),
+                    };
+                    Model::Proxy { write, read }
+                }
+            }
+        };
+        if let (Some((span, _)), Model::Same(_)) = (&cattrs.bump, &model) {
+            errors.spanned(
+                *span,
+                "`bump` on a type written as its `into`/`from` proxy has nothing to bump: \
+                 put `bump` on the proxy type instead",
+            );
+        }
+        errors.finish()?;
+
+        Ok(Input {
+            original: input,
+            name: cattrs
+                .name
+                .map(|(_, n)| n)
+                .unwrap_or_else(|| unraw(&input.ident)),
+            bump: cattrs.bump.map_or(0, |(_, n)| n),
+            default: !container.attrs.default().is_none(),
+            deny_unknown_fields: container.attrs.deny_unknown_fields(),
+            model,
+            bound: cattrs.bound.map(|(_, b)| b),
+            krate: cattrs.krate.map(|(_, p)| p),
+        })
+    }
+}
+
+fn read_variant(
+    v: &ast::Variant,
+    errors: &mut Errors,
+    read_field: &mut dyn FnMut(&ast::Field, &mut Errors, bool) -> FieldIr,
+) -> VariantIr {
+    let vattrs = attr::Variant::parse(&v.original.attrs, errors);
+    // Field attributes are parsed even on skipped variants, so their mistakes are reported.
+    let mut fields: Vec<FieldIr> = Vec::new();
+    let mut parsed: Vec<(FieldIr, bool)> = v
+        .fields
+        .iter()
+        .map(|f| {
+            (
+                read_field(
+                    f,
+                    errors,
+                    matches!(v.style, ast::Style::Struct | ast::Style::Tuple),
+                ),
+                f.attrs.skip_serializing(),
+            )
+        })
+        .collect();
+    let mut style = match v.style {
+        ast::Style::Unit => Style::Unit,
+        ast::Style::Newtype => Style::Newtype,
+        ast::Style::Tuple => Style::Tuple,
+        ast::Style::Struct => Style::Struct,
+    };
+    if v.attrs.skip_serializing() {
+        style = Style::Skipped;
+    } else if let Some(path) = v.attrs.serialize_with() {
+        // The variant's content is written by custom code.
+        if style != Style::Unit {
+            style = Style::Newtype;
+            fields.push(FieldIr {
+                name: String::new(),
+                de_name: String::new(),
+                kind: FieldKind::Always,
+                ty: TyIr::Opaque(compact(path)),
+                bump: 0,
+                default: false,
+                aliases: Vec::new(),
+                skip_deserializing: false,
+                span: v.original.span(),
+                bound: None,
+            });
+        }
+    } else {
+        fields = match style {
+            // serde writes a newtype variant's field even when it is marked skipped.
+            Style::Newtype => parsed.drain(..).map(|(f, _)| f).collect(),
+            _ => parsed
+                .drain(..)
+                .filter(|(_, skipped)| !skipped)
+                .map(|(f, _)| f)
+                .collect(),
+        };
+    }
+    VariantIr {
+        name: v.attrs.name().serialize_name().value.clone(),
+        de_name: v.attrs.name().deserialize_name().value.clone(),
+        style,
+        untagged: v.attrs.untagged(),
+        fields,
+        bump: vattrs.bump.map_or(0, |(_, n)| n),
+        aliases: v
+            .attrs
+            .aliases()
+            .iter()
+            .map(|a| a.value.clone())
+            .filter(|a| *a != v.attrs.name().deserialize_name().value)
+            .collect(),
+        other: v.attrs.other(),
+        skip_deserializing: v.attrs.skip_deserializing(),
+    }
+}
+
+/// The message of the stub impl emitted when serde rejects the type's `#[serde]` attributes.
+pub const SERDE_ERRORS: &str = "__cache_version_serde_errors";
+
+pub fn stub_marker(err: &syn::Error) -> bool {
+    err.to_string() == SERDE_ERRORS
+}

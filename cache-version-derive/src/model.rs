@@ -272,10 +272,19 @@ impl<'a> Input<'a> {
                         }
                         serde_attr::TagType::None => Repr::Untagged,
                     },
-                    variants: variants
-                        .iter()
-                        .map(|v| read_variant(v, errors, read_field))
-                        .collect(),
+                    variants: {
+                        let mut vs: Vec<VariantIr> = variants
+                            .iter()
+                            .map(|v| read_variant(v, errors, read_field))
+                            .collect();
+                        // A skipped variant only matters through the indices of the variants
+                        // after it (positional formats write the index); trailing ones change
+                        // nothing that is written.
+                        while vs.last().is_some_and(|v| v.style == Style::Skipped) {
+                            vs.pop();
+                        }
+                        vs
+                    },
                 },
             }
         };

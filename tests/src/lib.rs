@@ -1,1 +1,3 @@
+//! Cross-crate integration tests of cache-version (derive + core + redis). Unpublished.
 
+pub mod models;

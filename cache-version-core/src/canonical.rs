@@ -407,7 +407,7 @@ fn write_name(out: &mut impl fmt::Write, name: &str) -> fmt::Result {
 fn write_child(out: &mut impl fmt::Write, ty: &Ty, mode: Children) -> fmt::Result {
     match mode {
         Children::Placeholder => out.write_char('_'),
-        Children::Inline => write_type(out, ty.shape),
+        Children::Inline => write_type(out, ty.shape()),
     }
 }
 
@@ -725,7 +725,7 @@ fn collect(
         });
     }
     for child in shape.children() {
-        collect(child.shape, seen, out);
+        collect(child.shape(), seen, out);
     }
 }
 
@@ -804,7 +804,7 @@ fn verify_inner(
         }
     }
     for child in shape.children() {
-        let recomputed = Version::of(child.shape);
+        let recomputed = Version::of(child.shape());
         if recomputed != child.version {
             return Err(VerifyError {
                 template,
@@ -814,7 +814,7 @@ fn verify_inner(
                 ),
             });
         }
-        verify_inner(child.shape, seen)?;
+        verify_inner(child.shape(), seen)?;
     }
     Ok(())
 }

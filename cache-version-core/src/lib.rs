@@ -55,6 +55,31 @@ pub use shape::{
 };
 pub use version::{ParseVersionError, ShortVersion, Version, TEMPLATE_PREFIX};
 
+// The runtime half: keys, codecs, the value envelope, stores and the typed cache.
+// - [`key`]: the stable key layout `{namespace}:{model}:{keyversion}:{logical key}`.
+// - [`codec`]: `JsonCodec` (default), `MsgPackCodec` (`msgpack`), `PostcardCodec` (`postcard`).
+// - [`envelope`]: the 20-byte header checked before decoding.
+// - [`Store`], [`MemoryStore`]: byte storage; [`Cache`], [`ModelHandle`]: the typed cache.
+mod cache;
+pub mod codec;
+pub mod envelope;
+mod error;
+pub mod key;
+mod memory;
+pub mod stats;
+pub mod store;
+pub use cache::{Cache, CacheBuilder, CacheConfig, FailureMode, ModelHandle};
+#[cfg(feature = "msgpack")]
+pub use codec::MsgPackCodec;
+#[cfg(feature = "postcard")]
+pub use codec::PostcardCodec;
+pub use codec::{Codec, CodecError, JsonCodec};
+pub use error::{CacheError, ConfigError, DecodeError};
+pub use key::{KeyPrefix, KeyVersion, NameError};
+pub use memory::{MemoryStore, MemoryStoreBuilder};
+pub use stats::{Stats, StatsSnapshot};
+pub use store::{ScanCursor, ScanPage, SetEntry, Store, StoreError, ValueAndTtl};
+
 /// `#[derive(CacheVersion)]`: see the derive crate's documentation for the attributes.
 #[cfg(feature = "derive")]
 pub use cache_version_derive::CacheVersion;
@@ -117,6 +142,22 @@ pub mod __private {
         const SHAPE: &'static Shape = &Shape::SelfRef;
     }
 
-    /// A field the user declared opaque: a leaf named by its type's tokens.
-    pub struct Opaque;
+    /// The own (derived) shape of a type serialized through a proxy (`into`/`from`), so the
+    /// proxy shape can point at it through a function like every other child.
+    pub trait OwnShape {
+        /// The type's own derived shape.
+        const OWN: &'static Shape;
+    }
+
+    fn own_shape_of<T: OwnShape + ?Sized>() -> &'static Shape {
+        T::OWN
+    }
+
+    /// The child for a type's own shape.
+    pub const fn own<T: OwnShape + ?Sized>() -> Ty {
+        Ty {
+            shape_fn: own_shape_of::<T>,
+            version: Version::of(T::OWN),
+        }
+    }
 }

@@ -92,13 +92,42 @@ pub enum Shape {
     SelfRef,
 }
 
-/// A child type: its shape and its version (computed once per type by the compiler).
-#[derive(Debug, Clone, Copy)]
+/// A child type: its version (computed once per type by the compiler) and a function that
+/// returns its shape.
+///
+/// The shape is behind a function pointer, not a reference, on purpose: a constant that holds
+/// references to other constants' trees makes the compiler walk every path through a shared
+/// model graph when it emits the tree, which grows exponentially with the depth of sharing
+/// (measured: 40 models that each hold the previous one and the one three back took 11 s;
+/// each 4 more models tripled it). Through functions, each type's tree is emitted once.
+#[derive(Clone, Copy)]
 pub struct Ty {
-    /// The child's shape.
-    pub shape: &'static Shape,
-    /// The child's version, `Version::of(shape)`.
+    /// Returns the child's shape (see [`Ty::shape`]).
+    pub shape_fn: fn() -> &'static Shape,
+    /// The child's version, `Version::of(self.shape())`.
     pub version: Version,
+}
+
+impl Ty {
+    /// The child's shape.
+    pub fn shape(&self) -> &'static Shape {
+        (self.shape_fn)()
+    }
+}
+
+impl core::fmt::Debug for Ty {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // The version identifies the whole subtree; printing it avoids walking the graph.
+        write!(f, "Ty({})", self.version)
+    }
+}
+
+/// Stand-in for a value written with `serialize_bytes` (for example through `serde_bytes`):
+/// `#[cache_version(as = "cache_version_core::shape::SerdeBytes")]`.
+pub enum SerdeBytes {}
+
+impl crate::CacheVersion for SerdeBytes {
+    const SHAPE: &'static Shape = &Shape::Bytes;
 }
 
 /// A named type: a struct or enum described field by field.

@@ -236,10 +236,14 @@ impl Ty {
     /// The shape and version of `T`, for building shapes by hand or in generated code.
     pub const fn of<T: crate::CacheVersion + ?Sized>() -> Ty {
         Ty {
-            shape: T::SHAPE,
+            shape_fn: shape_of::<T>,
             version: T::VERSION,
         }
     }
+}
+
+fn shape_of<T: crate::CacheVersion + ?Sized>() -> &'static Shape {
+    T::SHAPE
 }
 
 impl Body {

@@ -29,9 +29,18 @@ fn wrap(
     krate: TokenStream,
     generics: &syn::Generics,
     items: TokenStream,
+    own_items: Option<TokenStream>,
 ) -> TokenStream {
     let ident = &input.ident;
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    let own = own_items.map(|items| {
+        quote! {
+            #[automatically_derived]
+            impl #impl_generics _cv::__private::OwnShape for #ident #ty_generics #where_clause {
+                #items
+            }
+        }
+    });
     quote! {
         #[doc(hidden)]
         #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
@@ -41,6 +50,7 @@ fn wrap(
             impl #impl_generics _cv::__private::CacheVersion for #ident #ty_generics #where_clause {
                 #items
             }
+            #own
         };
     }
 }
@@ -53,7 +63,7 @@ fn stub(input: &syn::DeriveInput, err: Option<syn::Error>) -> TokenStream {
     let items = quote! {
         const SHAPE: &'static _cv::__private::Shape = &_cv::__private::Shape::Opaque("<invalid>");
     };
-    let imp = wrap(input, krate, &input.generics, items);
+    let imp = wrap(input, krate, &input.generics, items, None);
     quote!(#errors #imp)
 }
 
@@ -65,41 +75,45 @@ fn expand(input: &Input) -> TokenStream {
             let shape = named_shape(input, body);
             quote!(const SHAPE: &'static _cv::__private::Shape = #shape;)
         }
-        Model::Transparent(field) => {
-            let ty = ty(&field.ty, field.span);
-            quote! {
-                const SHAPE: &'static _cv::__private::Shape = #ty.shape;
-                const VERSION: _cv::__private::Version = #ty.version;
-            }
-        }
-        Model::Same(t) => {
-            let ty = ty(&TyIr::Rust(t.clone()), Span::call_site());
-            quote! {
-                const SHAPE: &'static _cv::__private::Shape = #ty.shape;
-                const VERSION: _cv::__private::Version = #ty.version;
-            }
-        }
+        Model::Transparent(field) => transparent_items(&field.ty),
+        Model::Same(t) => transparent_items(&TyIr::Rust(t.clone())),
         Model::Proxy { write, read } => {
-            let side = |s: &Side| match s {
+            let mut own = None;
+            let mut side = |s: &Side| match s {
                 Side::Type(t) => ty(&TyIr::Rust(t.clone()), Span::call_site()),
                 Side::Own(body) => {
-                    let shape = named_shape(input, body);
-                    quote! {
-                        _cv::__private::Ty {
-                            shape: #shape,
-                            version: _cv::__private::Version::of(#shape),
-                        }
-                    }
+                    own = Some(named_shape(input, body));
+                    quote!(_cv::__private::own::<Self>())
                 }
             };
             let (w, r) = (side(write), side(read));
-            quote! {
+            let proxy = quote! {
                 const SHAPE: &'static _cv::__private::Shape =
                     &_cv::__private::Shape::Proxy { write: #w, read: #r };
-            }
+            };
+            let Some(own) = own else {
+                return wrap(input.original, krate, &generics, proxy, None);
+            };
+            let own_impl = quote! {
+                const OWN: &'static _cv::__private::Shape = #own;
+            };
+            return wrap(input.original, krate, &generics, proxy, Some(own_impl));
         }
     };
-    wrap(input.original, krate, &generics, items)
+    wrap(input.original, krate, &generics, items, None)
+}
+
+/// A type written exactly as another: its shape and version are that type's.
+fn transparent_items(t: &TyIr) -> TokenStream {
+    match t {
+        TyIr::Rust(t) => quote! {
+            const SHAPE: &'static _cv::__private::Shape = <#t as _cv::__private::CacheVersion>::SHAPE;
+            const VERSION: _cv::__private::Version = <#t as _cv::__private::CacheVersion>::VERSION;
+        },
+        TyIr::Opaque(path) => quote! {
+            const SHAPE: &'static _cv::__private::Shape = &_cv::__private::Shape::Opaque(#path);
+        },
+    }
 }
 
 fn named_shape(input: &Input, body: &Body) -> TokenStream {
@@ -162,7 +176,12 @@ fn ty(ty: &TyIr, span: Span) -> TokenStream {
         TyIr::Rust(t) => quote_spanned!(span=> _cv::__private::Ty::of::<#t>()),
         TyIr::Opaque(path) => quote! {
             _cv::__private::Ty {
-                shape: &_cv::__private::Shape::Opaque(#path),
+                shape_fn: {
+                    fn opaque() -> &'static _cv::__private::Shape {
+                        &_cv::__private::Shape::Opaque(#path)
+                    }
+                    opaque
+                },
                 version: _cv::__private::Version::of(&_cv::__private::Shape::Opaque(#path)),
             }
         },

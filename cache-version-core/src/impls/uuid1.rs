@@ -12,10 +12,7 @@ use crate::CacheVersion;
 impl CacheVersion for Uuid {
     const SHAPE: &'static Shape = &Shape::Readable {
         human: Ty::of::<str>(),
-        compact: Ty {
-            shape: &Shape::Bytes,
-            version: crate::Version::of(&Shape::Bytes),
-        },
+        compact: Ty::of::<crate::shape::SerdeBytes>(),
     };
 }
 

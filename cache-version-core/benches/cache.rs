@@ -1,0 +1,126 @@
+//! The cost the typed cache adds around the codec, per operation, next to bare `serde_json` on
+//! the same ~1 KB value in the same run:
+//!
+//! - `key`: building a full key (one allocation) vs `format!` of the same string;
+//! - `encode`: envelope header + JSON payload in one buffer vs `serde_json::to_vec`;
+//! - `decode`: envelope check + JSON decode vs `serde_json::from_slice`;
+//! - `roundtrip`: encode then decode, both ways (the envelope's overhead on the pair).
+//!
+//! `cargo bench -p cache-version-core --bench cache -- --warm-up-time 1 --measurement-time 3`
+
+use std::hint::black_box;
+
+use cache_version_core::{Body, Cache, CacheVersion, Field, MemoryStore, Named, Shape, Ty};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Profile {
+    id: u64,
+    name: String,
+    email: String,
+    bio: String,
+    tags: Vec<String>,
+    scores: Vec<u32>,
+    active: bool,
+}
+
+impl CacheVersion for Profile {
+    const SHAPE: &'static Shape = &Shape::Named(&Named::new(
+        "Profile",
+        Body::Struct {
+            tag: None,
+            fields: &[
+                Field::new("id", Ty::of::<u64>()),
+                Field::new("name", Ty::of::<String>()),
+                Field::new("email", Ty::of::<String>()),
+                Field::new("bio", Ty::of::<String>()),
+                Field::new("tags", Ty::of::<Vec<String>>()),
+                Field::new("scores", Ty::of::<Vec<u32>>()),
+                Field::new("active", Ty::of::<bool>()),
+            ],
+        },
+    ));
+}
+
+fn profile() -> Profile {
+    Profile {
+        id: 1_234_567,
+        name: "Ada Lovelace".into(),
+        email: "ada.lovelace@analytical-engine.example".into(),
+        bio: "Mathematician and writer, chiefly known for her work on the proposed \
+              mechanical general-purpose computer, the Analytical Engine. "
+            .repeat(4),
+        tags: (0..12).map(|i| format!("tag-number-{i}")).collect(),
+        scores: (0..40).map(|i| i * 7919 % 100_000).collect(),
+        active: true,
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let cache = Cache::builder(MemoryStore::new())
+        .namespace("prod")
+        .build()
+        .expect("valid config");
+    let handle = cache.model::<Profile>();
+    let value = profile();
+    let bare = serde_json::to_vec(&value).unwrap();
+    let stored = handle.encode_value(&value).unwrap();
+    assert_eq!(&stored[20..], &bare[..]);
+    println!(
+        "value: {} bytes of JSON, {} bytes stored (envelope {} bytes)",
+        bare.len(),
+        stored.len(),
+        stored.len() - bare.len()
+    );
+
+    let mut g = c.benchmark_group("key");
+    let logical = "user:1234567";
+    g.bench_function("cache_key", |b| {
+        b.iter(|| handle.key(black_box(logical)).unwrap())
+    });
+    let (ns, model, ver) = ("prod", "Profile", handle.key_version().to_string());
+    g.bench_function("format_macro", |b| {
+        b.iter(|| format!("{ns}:{model}:{ver}:{}", black_box(logical)).into_bytes())
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("encode");
+    g.throughput(Throughput::Bytes(bare.len() as u64));
+    g.bench_function("serde_json", |b| {
+        b.iter(|| serde_json::to_vec(black_box(&value)).unwrap())
+    });
+    g.bench_function("envelope_json", |b| {
+        b.iter(|| handle.encode_value(black_box(&value)).unwrap())
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("decode");
+    g.throughput(Throughput::Bytes(bare.len() as u64));
+    g.bench_function("serde_json", |b| {
+        b.iter(|| serde_json::from_slice::<Profile>(black_box(&bare)).unwrap())
+    });
+    g.bench_function("envelope_json", |b| {
+        b.iter(|| handle.decode_value(black_box(&stored)).unwrap())
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("roundtrip");
+    g.throughput(Throughput::Bytes(bare.len() as u64));
+    g.bench_function("serde_json", |b| {
+        b.iter(|| {
+            let bytes = serde_json::to_vec(black_box(&value)).unwrap();
+            serde_json::from_slice::<Profile>(&bytes).unwrap()
+        })
+    });
+    g.bench_function("envelope_json", |b| {
+        b.iter(|| {
+            let bytes = handle.encode_value(black_box(&value)).unwrap();
+            handle.decode_value(&bytes).unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(cache_benches, benches);
+criterion_main!(cache_benches);

@@ -1,0 +1,162 @@
+//! Errors of the typed cache.
+
+use std::sync::Arc;
+
+use crate::codec::CodecError;
+use crate::envelope::EnvelopeError;
+use crate::key::NameError;
+use crate::store::StoreError;
+
+/// An error of a typed cache operation. Every variant names the model and the logical key
+/// (rendered readably and cut to 64 bytes; see [`crate::key::display_key`]).
+///
+/// Which errors reach the caller depends on the failure mode (see [`crate::FailureMode`]):
+/// errors of the caller's input ([`CacheError::KeyTooLong`], [`CacheError::Encode`],
+/// [`CacheError::ValueTooLarge`]) and of a loader ([`CacheError::Load`]) always do; errors of
+/// the environment ([`CacheError::Store`], [`CacheError::Decode`],
+/// [`CacheError::VersionMismatch`]) do only when the cache fails closed, and are logged,
+/// counted and turned into misses when it fails open.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CacheError {
+    /// The logical key is longer than the configured limit.
+    #[error("{model}: logical key {key:?} is {len} bytes, over the limit of {limit}")]
+    KeyTooLong {
+        /// The model name.
+        model: Arc<str>,
+        /// The logical key, shortened.
+        key: String,
+        /// Its length.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The store failed or did not answer in time.
+    #[error("{model}: store error for key {key:?}: {source}")]
+    Store {
+        /// The model name.
+        model: Arc<str>,
+        /// The logical key, shortened (or a description of a batch).
+        key: String,
+        /// The cause.
+        #[source]
+        source: StoreError,
+    },
+    /// The stored value was damaged or foreign and could not be decoded.
+    #[error("{model}: cannot decode the value of key {key:?}: {source}")]
+    Decode {
+        /// The model name.
+        model: Arc<str>,
+        /// The logical key, shortened.
+        key: String,
+        /// The cause.
+        #[source]
+        source: DecodeError,
+    },
+    /// The stored value was written for another model, version, codec or value format.
+    #[error("{model}: the value of key {key:?} has another version: {source}")]
+    VersionMismatch {
+        /// The model name.
+        model: Arc<str>,
+        /// The logical key, shortened.
+        key: String,
+        /// The cause.
+        #[source]
+        source: EnvelopeError,
+    },
+    /// The value could not be encoded.
+    #[error("{model}: cannot encode the value for key {key:?}: {source}")]
+    Encode {
+        /// The model name.
+        model: Arc<str>,
+        /// The logical key, shortened.
+        key: String,
+        /// The cause.
+        #[source]
+        source: CodecError,
+    },
+    /// The encoded value is larger than the configured limit.
+    #[error("{model}: the value for key {key:?} is {size} bytes, over the limit of {limit}")]
+    ValueTooLarge {
+        /// The model name.
+        model: Arc<str>,
+        /// The logical key, shortened.
+        key: String,
+        /// The encoded size (envelope included).
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The loader of `get_or_load` failed (every caller waiting on that load gets it).
+    #[error("{model}: loading key {key:?} failed: {source}")]
+    Load {
+        /// The model name.
+        model: Arc<str>,
+        /// The logical key, shortened.
+        key: String,
+        /// The loader's error, shared by every waiter (downcast it to get yours back).
+        #[source]
+        source: Arc<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl CacheError {
+    /// The model name.
+    pub fn model(&self) -> &str {
+        match self {
+            CacheError::KeyTooLong { model, .. }
+            | CacheError::Store { model, .. }
+            | CacheError::Decode { model, .. }
+            | CacheError::VersionMismatch { model, .. }
+            | CacheError::Encode { model, .. }
+            | CacheError::ValueTooLarge { model, .. }
+            | CacheError::Load { model, .. } => model,
+        }
+    }
+
+    /// The logical key as shown in the message.
+    pub fn key(&self) -> &str {
+        match self {
+            CacheError::KeyTooLong { key, .. }
+            | CacheError::Store { key, .. }
+            | CacheError::Decode { key, .. }
+            | CacheError::VersionMismatch { key, .. }
+            | CacheError::Encode { key, .. }
+            | CacheError::ValueTooLarge { key, .. }
+            | CacheError::Load { key, .. } => key,
+        }
+    }
+}
+
+/// Why a stored value could not be decoded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The envelope was missing or cut short.
+    #[error(transparent)]
+    Envelope(EnvelopeError),
+    /// The payload did not decode.
+    #[error(transparent)]
+    Codec(CodecError),
+}
+
+/// An invalid cache or model configuration.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No namespace was set (namespaces keep services apart in a shared store).
+    #[error("the cache needs a namespace: call CacheBuilder::namespace")]
+    MissingNamespace,
+    /// A namespace or model name is not usable in keys.
+    #[error(transparent)]
+    Name(#[from] NameError),
+    /// The TTL jitter is not a fraction in `0.0..1.0`.
+    #[error("the TTL jitter must be a fraction in 0.0..1.0, got {0}")]
+    Jitter(f64),
+    /// The operation timeout is zero.
+    #[error("the operation timeout must be above zero")]
+    ZeroTimeout,
+    /// A size limit is zero.
+    #[error("the {0} limit must be above zero")]
+    ZeroLimit(&'static str),
+}

@@ -1,0 +1,612 @@
+//! [`MemoryStore`]: a bounded in-process [`Store`], for tests, examples and single-instance
+//! services.
+
+use std::collections::hash_map::RandomState;
+use std::collections::BTreeMap;
+use std::hash::BuildHasher;
+use std::ops::Bound;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::store::{ScanCursor, ScanPage, SetEntry, Store, StoreError, ValueAndTtl};
+
+/// A bounded in-memory [`Store`]. Cloning is cheap and shares the data.
+///
+/// - **TTL**: an expired entry is never returned. It is removed when it is read, by a small
+///   sweep (up to 16 expired entries of the shard) on every write, when space is needed, and by
+///   [`MemoryStore::purge_expired`].
+/// - **Bounds**: at most `max_entries` entries and `max_bytes` bytes (key plus value lengths).
+///   A single entry larger than `max_bytes` is refused with [`StoreError::TooLarge`].
+/// - **Eviction**: when a write goes over a bound, expired entries go first, then the least
+///   recently used entries (read or written) of the shard that was written, then of the other
+///   shards in turn. LRU is exact per shard; with `shards(1)` it is exact for the store.
+/// - **Concurrency**: keys are spread over shards (16 by default), each behind its own mutex
+///   held for a few map operations, never across an `await`.
+/// - **Scans** walk shard after shard in key order; a key present for the whole walk is
+///   returned exactly once.
+///
+/// ```
+/// use cache_version_core::{MemoryStore, Store};
+/// use std::time::Duration;
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let store = MemoryStore::builder().max_entries(1000).build();
+/// store.set(b"k", b"v", Some(Duration::from_secs(60))).await.unwrap();
+/// assert_eq!(store.get(b"k").await.unwrap(), Some(b"v".to_vec()));
+/// # });
+/// ```
+#[derive(Clone)]
+pub struct MemoryStore {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("entries", &self.len())
+            .field("bytes", &self.bytes())
+            .field("max_entries", &self.inner.max_entries)
+            .field("max_bytes", &self.inner.max_bytes)
+            .field("shards", &self.inner.shards.len())
+            .finish()
+    }
+}
+
+/// Configures a [`MemoryStore`].
+#[derive(Debug, Clone)]
+pub struct MemoryStoreBuilder {
+    max_entries: usize,
+    max_bytes: usize,
+    shards: usize,
+}
+
+impl Default for MemoryStoreBuilder {
+    fn default() -> Self {
+        MemoryStoreBuilder {
+            max_entries: MemoryStore::DEFAULT_MAX_ENTRIES,
+            max_bytes: MemoryStore::DEFAULT_MAX_BYTES,
+            shards: 16,
+        }
+    }
+}
+
+impl MemoryStoreBuilder {
+    /// The most entries kept (at least 1; default 100 000).
+    pub fn max_entries(mut self, n: usize) -> Self {
+        self.max_entries = n.max(1);
+        self
+    }
+
+    /// The most bytes kept, counting key and value lengths (at least 1; default 64 MiB).
+    pub fn max_bytes(mut self, n: usize) -> Self {
+        self.max_bytes = n.max(1);
+        self
+    }
+
+    /// The number of shards (1..=256; default 16). One shard makes eviction exact LRU.
+    pub fn shards(mut self, n: usize) -> Self {
+        self.shards = n.clamp(1, 256);
+        self
+    }
+
+    /// Builds the store.
+    pub fn build(self) -> MemoryStore {
+        MemoryStore {
+            inner: Arc::new(Inner {
+                shards: (0..self.shards)
+                    .map(|_| Mutex::new(Shard::default()))
+                    .collect(),
+                hasher: RandomState::new(),
+                max_entries: self.max_entries,
+                max_bytes: self.max_bytes,
+                entries: AtomicUsize::new(0),
+                bytes: AtomicUsize::new(0),
+            }),
+        }
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore::new()
+    }
+}
+
+impl MemoryStore {
+    /// The default entry bound.
+    pub const DEFAULT_MAX_ENTRIES: usize = 100_000;
+    /// The default byte bound (64 MiB).
+    pub const DEFAULT_MAX_BYTES: usize = 64 << 20;
+
+    /// A store with the default bounds.
+    pub fn new() -> Self {
+        MemoryStoreBuilder::default().build()
+    }
+
+    /// Configures a store.
+    pub fn builder() -> MemoryStoreBuilder {
+        MemoryStoreBuilder::default()
+    }
+
+    /// Entries held, including expired ones not yet removed.
+    pub fn len(&self) -> usize {
+        self.inner.entries.load(Ordering::Relaxed)
+    }
+
+    /// Whether the store holds no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes held (key plus value lengths).
+    pub fn bytes(&self) -> usize {
+        self.inner.bytes.load(Ordering::Relaxed)
+    }
+
+    /// Removes every expired entry now; returns how many.
+    pub fn purge_expired(&self) -> usize {
+        let now = Instant::now();
+        let inner = &*self.inner;
+        (0..inner.shards.len())
+            .map(|i| inner.lock(i).sweep(inner, now, usize::MAX))
+            .sum()
+    }
+
+    /// Removes everything.
+    pub fn clear(&self) {
+        let inner = &*self.inner;
+        for i in 0..inner.shards.len() {
+            let mut shard = inner.lock(i);
+            let keys: Vec<Arc<[u8]>> = shard.map.keys().cloned().collect();
+            for k in keys {
+                shard.remove(inner, &k);
+            }
+        }
+    }
+
+    fn get_now(&self, key: &[u8]) -> Option<ValueAndTtl> {
+        let inner = &*self.inner;
+        let now = Instant::now();
+        let mut shard = inner.lock(inner.shard_of(key));
+        shard
+            .lookup(inner, key, now)
+            .map(|e| (e.value.to_vec(), e.expires.map(|t| t - now)))
+    }
+
+    fn set_now(&self, key: &[u8], value: &[u8], ttl: Option<Duration>) -> Result<(), StoreError> {
+        let inner = &*self.inner;
+        let size = key.len() + value.len();
+        if size > inner.max_bytes {
+            return Err(StoreError::TooLarge {
+                size,
+                limit: inner.max_bytes,
+            });
+        }
+        let now = Instant::now();
+        let idx = inner.shard_of(key);
+        {
+            let mut shard = inner.lock(idx);
+            shard.sweep(inner, now, 16);
+            shard.remove(inner, key);
+            if ttl == Some(Duration::ZERO) {
+                return Ok(());
+            }
+            // An unrepresentable deadline (a TTL of centuries) means "no expiry".
+            let expires = ttl.and_then(|t| now.checked_add(t));
+            shard.insert(inner, key, value, expires);
+            while inner.over() && shard.map.len() > 1 {
+                shard.evict_one(inner, now);
+            }
+        }
+        let n = inner.shards.len();
+        let mut i = (idx + 1) % n;
+        while inner.over() && i != idx {
+            let mut shard = inner.lock(i);
+            while inner.over() && shard.evict_one(inner, now) {}
+            drop(shard);
+            i = (i + 1) % n;
+        }
+        Ok(())
+    }
+
+    fn delete_now(&self, key: &[u8]) -> bool {
+        let inner = &*self.inner;
+        let now = Instant::now();
+        let mut shard = inner.lock(inner.shard_of(key));
+        match shard.remove(inner, key) {
+            Some(e) => !e.expired(now),
+            None => false,
+        }
+    }
+
+    fn scan_now(&self, prefix: &[u8], cursor: &ScanCursor, count: usize) -> ScanPage {
+        let inner = &*self.inner;
+        let count = count.max(1);
+        let now = Instant::now();
+        // Cursor: shard index (u32 BE), then 1 and the last key returned, or 0.
+        let (mut shard_idx, mut last): (usize, Option<Vec<u8>>) = match cursor.as_bytes() {
+            [] => (0, None),
+            [a, b, c, d, 1, rest @ ..] => (
+                u32::from_be_bytes([*a, *b, *c, *d]) as usize,
+                Some(rest.to_vec()),
+            ),
+            [a, b, c, d, ..] => (u32::from_be_bytes([*a, *b, *c, *d]) as usize, None),
+            _ => (usize::MAX, None),
+        };
+        let mut keys = Vec::new();
+        while shard_idx < inner.shards.len() {
+            let shard = inner.lock(shard_idx);
+            let lower = match &last {
+                Some(k) => Bound::Excluded(k.as_slice()),
+                None => Bound::Included(prefix),
+            };
+            let mut full = false;
+            for (k, e) in shard
+                .map
+                .range::<[u8], _>((lower, Bound::Unbounded))
+                .take_while(|(k, _)| k.starts_with(prefix))
+            {
+                if e.expired(now) {
+                    continue;
+                }
+                keys.push(k.to_vec());
+                if keys.len() >= count {
+                    full = true;
+                    break;
+                }
+            }
+            drop(shard);
+            if full {
+                let mut state = Vec::with_capacity(5 + keys.last().map_or(0, Vec::len));
+                state.extend_from_slice(&(shard_idx as u32).to_be_bytes());
+                state.push(1);
+                state.extend_from_slice(keys.last().map_or(&[][..], Vec::as_slice));
+                return ScanPage {
+                    keys,
+                    cursor: Some(ScanCursor::from_bytes(state)),
+                };
+            }
+            shard_idx += 1;
+            last = None;
+        }
+        ScanPage { keys, cursor: None }
+    }
+}
+
+struct Inner {
+    shards: Box<[Mutex<Shard>]>,
+    hasher: RandomState,
+    max_entries: usize,
+    max_bytes: usize,
+    entries: AtomicUsize,
+    bytes: AtomicUsize,
+}
+
+impl Inner {
+    fn shard_of(&self, key: &[u8]) -> usize {
+        (self.hasher.hash_one(key) % self.shards.len() as u64) as usize
+    }
+
+    fn lock(&self, i: usize) -> MutexGuard<'_, Shard> {
+        // A panic while holding a shard lock cannot leave the maps inconsistent in a way that
+        // matters more than losing the store, so keep serving.
+        self.shards[i].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn over(&self) -> bool {
+        self.entries.load(Ordering::Relaxed) > self.max_entries
+            || self.bytes.load(Ordering::Relaxed) > self.max_bytes
+    }
+}
+
+struct Entry {
+    key: Arc<[u8]>,
+    value: Box<[u8]>,
+    expires: Option<Instant>,
+    /// Position in the shard's LRU order.
+    used: u64,
+    /// Unique id within the shard (for the expiry index).
+    id: u64,
+}
+
+impl Entry {
+    fn expired(&self, now: Instant) -> bool {
+        self.expires.is_some_and(|t| t <= now)
+    }
+
+    fn size(&self) -> usize {
+        self.key.len() + self.value.len()
+    }
+}
+
+#[derive(Default)]
+struct Shard {
+    map: BTreeMap<Arc<[u8]>, Entry>,
+    lru: BTreeMap<u64, Arc<[u8]>>,
+    expiry: BTreeMap<(Instant, u64), Arc<[u8]>>,
+    tick: u64,
+}
+
+impl Shard {
+    fn next_tick(&mut self) -> u64 {
+        self.tick += 1;
+        self.tick
+    }
+
+    fn lookup(&mut self, inner: &Inner, key: &[u8], now: Instant) -> Option<&Entry> {
+        let expired = self.map.get(key)?.expired(now);
+        if expired {
+            self.remove(inner, key);
+            return None;
+        }
+        let tick = self.next_tick();
+        let e = self.map.get_mut(key)?;
+        let k = self.lru.remove(&e.used)?;
+        e.used = tick;
+        self.lru.insert(tick, k);
+        self.map.get(key)
+    }
+
+    fn insert(&mut self, inner: &Inner, key: &[u8], value: &[u8], expires: Option<Instant>) {
+        let tick = self.next_tick();
+        let key: Arc<[u8]> = Arc::from(key);
+        let e = Entry {
+            key: key.clone(),
+            value: value.into(),
+            expires,
+            used: tick,
+            id: tick,
+        };
+        inner.entries.fetch_add(1, Ordering::Relaxed);
+        inner.bytes.fetch_add(e.size(), Ordering::Relaxed);
+        self.lru.insert(tick, key.clone());
+        if let Some(t) = expires {
+            self.expiry.insert((t, tick), key.clone());
+        }
+        self.map.insert(key, e);
+    }
+
+    fn remove(&mut self, inner: &Inner, key: &[u8]) -> Option<Entry> {
+        let e = self.map.remove(key)?;
+        self.lru.remove(&e.used);
+        if let Some(t) = e.expires {
+            self.expiry.remove(&(t, e.id));
+        }
+        inner.entries.fetch_sub(1, Ordering::Relaxed);
+        inner.bytes.fetch_sub(e.size(), Ordering::Relaxed);
+        Some(e)
+    }
+
+    /// Removes up to `max` expired entries; returns how many.
+    fn sweep(&mut self, inner: &Inner, now: Instant, max: usize) -> usize {
+        let mut n = 0;
+        while n < max {
+            match self.expiry.first_key_value() {
+                Some(((t, _), key)) if *t <= now => {
+                    let key = key.clone();
+                    self.remove(inner, &key);
+                    n += 1;
+                }
+                _ => break,
+            }
+        }
+        n
+    }
+
+    /// Evicts one entry: an expired one if any, else the least recently used.
+    fn evict_one(&mut self, inner: &Inner, now: Instant) -> bool {
+        if self.sweep(inner, now, 1) == 1 {
+            return true;
+        }
+        match self.lru.first_key_value() {
+            Some((_, key)) => {
+                let key = key.clone();
+                self.remove(inner, &key);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl Store for MemoryStore {
+    async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.get_now(key).map(|(v, _)| v))
+    }
+
+    async fn get_with_ttl(&self, key: &[u8]) -> Result<Option<ValueAndTtl>, StoreError> {
+        Ok(self.get_now(key))
+    }
+
+    async fn set(&self, key: &[u8], value: &[u8], ttl: Option<Duration>) -> Result<(), StoreError> {
+        self.set_now(key, value, ttl)
+    }
+
+    async fn delete(&self, key: &[u8]) -> Result<bool, StoreError> {
+        Ok(self.delete_now(key))
+    }
+
+    async fn get_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        Ok(keys
+            .iter()
+            .map(|k| self.get_now(k).map(|(v, _)| v))
+            .collect())
+    }
+
+    async fn set_many(&self, entries: &[SetEntry]) -> Result<(), StoreError> {
+        for e in entries {
+            self.set_now(&e.key, &e.value, e.ttl)?;
+        }
+        Ok(())
+    }
+
+    async fn delete_many(&self, keys: &[Vec<u8>]) -> Result<u64, StoreError> {
+        Ok(keys.iter().map(|k| u64::from(self.delete_now(k))).sum())
+    }
+
+    async fn scan_prefix(
+        &self,
+        prefix: &[u8],
+        cursor: ScanCursor,
+        count: usize,
+    ) -> Result<ScanPage, StoreError> {
+        Ok(self.scan_now(prefix, &cursor, count))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    fn k(i: usize) -> Vec<u8> {
+        format!("key:{i:04}").into_bytes()
+    }
+
+    #[test]
+    fn basic_operations() {
+        block_on(async {
+            let s = MemoryStore::new();
+            assert_eq!(s.get(b"a").await.unwrap(), None);
+            s.set(b"a", b"1", None).await.unwrap();
+            s.set(b"b", b"", Some(Duration::from_secs(100)))
+                .await
+                .unwrap();
+            assert_eq!(s.get(b"a").await.unwrap(), Some(b"1".to_vec()));
+            assert_eq!(
+                s.get(b"b").await.unwrap(),
+                Some(Vec::new()),
+                "empty is not missing"
+            );
+            let (_, ttl) = s.get_with_ttl(b"b").await.unwrap().unwrap();
+            let ttl = ttl.unwrap();
+            assert!(ttl <= Duration::from_secs(100) && ttl > Duration::from_secs(90));
+            assert_eq!(
+                s.get_with_ttl(b"a").await.unwrap(),
+                Some((b"1".to_vec(), None))
+            );
+            assert_eq!(s.len(), 2);
+            assert_eq!(s.bytes(), 3);
+            assert!(s.delete(b"a").await.unwrap());
+            assert!(!s.delete(b"a").await.unwrap());
+            let keys = vec![b"a".to_vec(), b"b".to_vec()];
+            assert_eq!(
+                s.get_many(&keys).await.unwrap(),
+                vec![None, Some(Vec::new())]
+            );
+            assert_eq!(s.delete_many(&keys).await.unwrap(), 1);
+            assert!(s.is_empty());
+            assert_eq!(s.bytes(), 0);
+        });
+    }
+
+    #[test]
+    fn ttl_expiry_and_sweep() {
+        block_on(async {
+            let s = MemoryStore::builder().shards(1).build();
+            for i in 0..10 {
+                s.set(&k(i), b"v", Some(Duration::from_millis(20)))
+                    .await
+                    .unwrap();
+            }
+            s.set(b"forever", b"v", None).await.unwrap();
+            s.set(b"zero", b"v", Some(Duration::ZERO)).await.unwrap();
+            assert_eq!(s.get(b"zero").await.unwrap(), None);
+            assert_eq!(s.len(), 11);
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            assert_eq!(s.get(&k(0)).await.unwrap(), None, "expired on read");
+            assert_eq!(s.len(), 10);
+            s.set(b"other", b"v", None).await.unwrap();
+            assert_eq!(s.len(), 2, "the write swept the rest");
+            s.set(b"t", b"v", Some(Duration::from_millis(1)))
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            assert_eq!(s.purge_expired(), 1);
+            assert_eq!(s.bytes(), b"forevervotherv".len());
+        });
+    }
+
+    #[test]
+    fn lru_eviction_by_entries_and_bytes() {
+        block_on(async {
+            let s = MemoryStore::builder().shards(1).max_entries(3).build();
+            for i in 0..3 {
+                s.set(&k(i), b"v", None).await.unwrap();
+            }
+            // Touch 0, so 1 is the least recently used.
+            s.get(&k(0)).await.unwrap();
+            s.set(&k(3), b"v", None).await.unwrap();
+            assert_eq!(s.len(), 3);
+            assert!(s.get(&k(1)).await.unwrap().is_none());
+            assert!(s.get(&k(0)).await.unwrap().is_some());
+
+            let s = MemoryStore::builder().shards(4).max_bytes(100).build();
+            for i in 0..50 {
+                s.set(&k(i), &[0u8; 10], None).await.unwrap();
+                assert!(s.bytes() <= 100);
+            }
+            assert!(s.get(&k(49)).await.unwrap().is_some(), "newest kept");
+            assert!(matches!(
+                s.set(b"big", &[0u8; 200], None).await,
+                Err(StoreError::TooLarge { limit: 100, .. })
+            ));
+        });
+    }
+
+    #[test]
+    fn expired_entries_are_evicted_first() {
+        block_on(async {
+            let s = MemoryStore::builder().shards(1).max_entries(2).build();
+            s.set(b"old", b"v", None).await.unwrap();
+            s.set(b"short", b"v", Some(Duration::from_millis(1)))
+                .await
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(3));
+            // The sweep on write removes "short"; "old" (least recently used) survives.
+            s.set(b"new", b"v", None).await.unwrap();
+            assert!(s.get(b"old").await.unwrap().is_some());
+            assert!(s.get(b"new").await.unwrap().is_some());
+        });
+    }
+
+    #[test]
+    fn scan_pages_cover_every_key_once() {
+        block_on(async {
+            let s = MemoryStore::new();
+            for i in 0..250 {
+                s.set(&k(i), b"v", None).await.unwrap();
+            }
+            s.set(b"kez", b"v", None).await.unwrap();
+            s.set(b"ke", b"v", None).await.unwrap();
+            s.set(b"key:", b"v", None).await.unwrap();
+            let mut seen = Vec::new();
+            let mut cursor = ScanCursor::start();
+            let mut pages = 0;
+            loop {
+                let page = s.scan_prefix(b"key:", cursor, 7).await.unwrap();
+                assert!(page.keys.len() <= 7);
+                seen.extend(page.keys);
+                pages += 1;
+                match page.cursor {
+                    Some(c) => cursor = c,
+                    None => break,
+                }
+            }
+            assert!(pages >= 36);
+            seen.sort();
+            let mut expected: Vec<Vec<u8>> = (0..250).map(k).collect();
+            expected.push(b"key:".to_vec());
+            expected.sort();
+            assert_eq!(seen, expected);
+        });
+    }
+}

@@ -1,0 +1,267 @@
+//! Counters per model and key version: exported through the `metrics` facade and kept in
+//! process for [`crate::Cache::stats`].
+//!
+//! | metric | counted when |
+//! |---|---|
+//! | `cache_version_hit` | a read returned a value |
+//! | `cache_version_miss` | a read returned no value, whatever the reason (absent, expired, or one of the three below under fail-open) |
+//! | `cache_version_decode_error` | a stored value was damaged or foreign (no envelope, too short, undecodable payload) |
+//! | `cache_version_version_mismatch` | the envelope named another model, version, codec or format |
+//! | `cache_version_store_error` | the store failed or did not answer within the timeout |
+//! | `cache_version_load` | `get_or_load` called its loader |
+//!
+//! Every metric has the labels `model` (the model name) and `version` (the 16-hex-digit key
+//! version). Counters are looked up in the installed recorder on each event, so a recorder
+//! installed after the cache was built is honoured; without a recorder that lookup is a no-op.
+//! The in-process counters are atomics shared by every handle of one (model, version): no lock
+//! on the hot path.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Something the cache counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Event {
+    /// A read returned a value.
+    Hit,
+    /// A read returned no value.
+    Miss,
+    /// A stored value was damaged or foreign.
+    DecodeError,
+    /// A stored value was written for another model, version, codec or format.
+    VersionMismatch,
+    /// The store failed or timed out.
+    StoreError,
+    /// A loader was called.
+    Load,
+}
+
+const EVENTS: usize = 6;
+
+impl Event {
+    /// Every event.
+    pub const ALL: [Event; EVENTS] = [
+        Event::Hit,
+        Event::Miss,
+        Event::DecodeError,
+        Event::VersionMismatch,
+        Event::StoreError,
+        Event::Load,
+    ];
+
+    /// The `metrics` counter name.
+    pub const fn metric_name(self) -> &'static str {
+        match self {
+            Event::Hit => "cache_version_hit",
+            Event::Miss => "cache_version_miss",
+            Event::DecodeError => "cache_version_decode_error",
+            Event::VersionMismatch => "cache_version_version_mismatch",
+            Event::StoreError => "cache_version_store_error",
+            Event::Load => "cache_version_load",
+        }
+    }
+
+    const fn index(self) -> usize {
+        match self {
+            Event::Hit => 0,
+            Event::Miss => 1,
+            Event::DecodeError => 2,
+            Event::VersionMismatch => 3,
+            Event::StoreError => 4,
+            Event::Load => 5,
+        }
+    }
+}
+
+/// Counter values of one model version (or a sum of several).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Reads that returned a value.
+    pub hit: u64,
+    /// Reads that returned no value.
+    pub miss: u64,
+    /// Damaged or foreign values.
+    pub decode_error: u64,
+    /// Values of another model, version, codec or format.
+    pub version_mismatch: u64,
+    /// Store failures and timeouts.
+    pub store_error: u64,
+    /// Loader calls.
+    pub load: u64,
+}
+
+impl Stats {
+    /// The count of one event.
+    pub fn get(&self, event: Event) -> u64 {
+        match event {
+            Event::Hit => self.hit,
+            Event::Miss => self.miss,
+            Event::DecodeError => self.decode_error,
+            Event::VersionMismatch => self.version_mismatch,
+            Event::StoreError => self.store_error,
+            Event::Load => self.load,
+        }
+    }
+
+    fn set(&mut self, event: Event, n: u64) {
+        match event {
+            Event::Hit => self.hit = n,
+            Event::Miss => self.miss = n,
+            Event::DecodeError => self.decode_error = n,
+            Event::VersionMismatch => self.version_mismatch = n,
+            Event::StoreError => self.store_error = n,
+            Event::Load => self.load = n,
+        }
+    }
+
+    fn add(&mut self, other: &Stats) {
+        for e in Event::ALL {
+            self.set(e, self.get(e) + other.get(e));
+        }
+    }
+}
+
+/// The counters of one (model, key version).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelStats {
+    /// The model name.
+    pub model: String,
+    /// The key version (16 hex digits).
+    pub version: String,
+    /// The counters.
+    pub stats: Stats,
+}
+
+/// A snapshot of a cache's counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    /// One row per (model, key version) with a handle created, in creation order.
+    pub models: Vec<ModelStats>,
+}
+
+impl StatsSnapshot {
+    /// The counters of one model version.
+    pub fn get(&self, model: &str, version: &str) -> Option<Stats> {
+        self.models
+            .iter()
+            .find(|m| m.model == model && m.version == version)
+            .map(|m| m.stats)
+    }
+
+    /// The counters of a model, summed over its versions.
+    pub fn model(&self, model: &str) -> Stats {
+        let mut s = Stats::default();
+        for m in self.models.iter().filter(|m| m.model == model) {
+            s.add(&m.stats);
+        }
+        s
+    }
+
+    /// Everything, summed.
+    pub fn total(&self) -> Stats {
+        let mut s = Stats::default();
+        for m in &self.models {
+            s.add(&m.stats);
+        }
+        s
+    }
+}
+
+/// The live counters of one (model, key version).
+pub(crate) struct Counters {
+    model: Arc<str>,
+    version: Arc<str>,
+    counts: [AtomicU64; EVENTS],
+    labels: [metrics::Label; 2],
+}
+
+impl Counters {
+    fn new(model: Arc<str>, version: Arc<str>) -> Self {
+        Counters {
+            labels: [
+                metrics::Label::new("model", metrics::SharedString::from(model.clone())),
+                metrics::Label::new("version", metrics::SharedString::from(version.clone())),
+            ],
+            model,
+            version,
+            counts: Default::default(),
+        }
+    }
+
+    /// Counts `event` here and in the `metrics` recorder.
+    pub(crate) fn record(&self, event: Event) {
+        self.counts[event.index()].fetch_add(1, Ordering::Relaxed);
+        metrics::counter!(event.metric_name(), self.labels.iter()).increment(1);
+    }
+
+    pub(crate) fn snapshot(&self) -> Stats {
+        let mut s = Stats::default();
+        for e in Event::ALL {
+            s.set(e, self.counts[e.index()].load(Ordering::Relaxed));
+        }
+        s
+    }
+}
+
+/// The counters of one cache, by (model, key version).
+#[derive(Default)]
+pub(crate) struct Registry {
+    rows: Mutex<Vec<Arc<Counters>>>,
+}
+
+impl Registry {
+    /// The counters of (model, version), created on first use (when a handle is built; never
+    /// on the hot path).
+    pub(crate) fn counters(&self, model: &str, version: &str) -> Arc<Counters> {
+        let mut rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = rows
+            .iter()
+            .find(|c| &*c.model == model && &*c.version == version)
+        {
+            return c.clone();
+        }
+        let c = Arc::new(Counters::new(model.into(), version.into()));
+        rows.push(c.clone());
+        c
+    }
+
+    pub(crate) fn snapshot(&self) -> StatsSnapshot {
+        let rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
+        StatsSnapshot {
+            models: rows
+                .iter()
+                .map(|c| ModelStats {
+                    model: c.model.to_string(),
+                    version: c.version.to_string(),
+                    stats: c.snapshot(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_are_shared_per_model_version() {
+        let r = Registry::default();
+        let a = r.counters("User", "0011223344556677");
+        let b = r.counters("User", "0011223344556677");
+        let c = r.counters("User", "8899aabbccddeeff");
+        a.record(Event::Hit);
+        b.record(Event::Hit);
+        c.record(Event::Miss);
+        c.record(Event::Load);
+        let s = r.snapshot();
+        assert_eq!(s.models.len(), 2);
+        assert_eq!(s.get("User", "0011223344556677").unwrap().hit, 2);
+        let m = s.model("User");
+        assert_eq!((m.hit, m.miss, m.load), (2, 1, 1));
+        assert_eq!(s.total(), m);
+        assert!(s.get("Order", "0011223344556677").is_none());
+    }
+}

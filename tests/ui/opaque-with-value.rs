@@ -1,0 +1,10 @@
+use cache_version_core::CacheVersion;
+use serde::Serialize;
+
+#[derive(Serialize, CacheVersion)]
+struct User {
+    #[cache_version(opaque = true)]
+    id: u64,
+}
+
+fn main() {}

@@ -334,6 +334,7 @@ const fn const_fields(t: &mut TemplateBuf, fields: &[Field], named: bool) {
         }
         match (named, f.kind) {
             (_, FieldKind::Flatten) => t.str(".._"),
+            (_, FieldKind::FlattenMaybeAbsent) => t.str("..?_"),
             (true, kind) => {
                 t.name(f.name);
                 if !str_eq(f.name, f.de_name) {
@@ -602,6 +603,8 @@ fn write_fields(
         write_bump(out, f.bump)?;
         if f.kind == FieldKind::Flatten {
             out.write_str("..")?;
+        } else if f.kind == FieldKind::FlattenMaybeAbsent {
+            out.write_str("..?")?;
         } else if named {
             write_name(out, f.name)?;
             if f.name != f.de_name {

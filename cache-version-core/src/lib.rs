@@ -142,6 +142,19 @@ pub mod __private {
         const SHAPE: &'static Shape = &Shape::SelfRef;
     }
 
+    /// Proof that a wrapper named like a std type around a self reference is that std type.
+    #[diagnostic::on_unimplemented(
+        message = "self-recursion through `{Self}`: only std's wrappers are supported here",
+        note = "the derive turns `Self` inside std's Option/Vec/Box/maps/… into a back reference; \
+                a type of your own with the same name would make that reference mean the wrong \
+                type, so it is refused"
+    )]
+    pub trait SameType<T: ?Sized> {}
+    impl<T: ?Sized> SameType<T> for T {}
+
+    /// Type-checks only when `Written` is `Std` (called from a function that never runs).
+    pub fn self_ref_through_std<Written: SameType<Std> + ?Sized, Std: ?Sized>() {}
+
     /// The own (derived) shape of a type serialized through a proxy (`into`/`from`), so the
     /// proxy shape can point at it through a function like every other child.
     pub trait OwnShape {

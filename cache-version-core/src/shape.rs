@@ -213,6 +213,8 @@ pub enum FieldKind {
     MaybeAbsent,
     /// `#[serde(flatten)]`: the child's entries are merged into this map.
     Flatten,
+    /// `#[serde(flatten, skip_serializing_if = "...")]`: merged entries that may be absent.
+    FlattenMaybeAbsent,
 }
 
 /// A serialized field.

@@ -30,6 +30,7 @@ fn wrap(
     generics: &syn::Generics,
     items: TokenStream,
     own_items: Option<TokenStream>,
+    checks: TokenStream,
 ) -> TokenStream {
     let ident = &input.ident;
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
@@ -51,6 +52,7 @@ fn wrap(
                 #items
             }
             #own
+            #checks
         };
     }
 }
@@ -63,13 +65,14 @@ fn stub(input: &syn::DeriveInput, err: Option<syn::Error>) -> TokenStream {
     let items = quote! {
         const SHAPE: &'static _cv::__private::Shape = &_cv::__private::Shape::Opaque("<invalid>");
     };
-    let imp = wrap(input, krate, &input.generics, items, None);
+    let imp = wrap(input, krate, &input.generics, items, None, TokenStream::new());
     quote!(#errors #imp)
 }
 
 fn expand(input: &Input) -> TokenStream {
     let krate = krate(input.krate.as_ref());
     let generics = bound::with_bounds(input);
+    let checks = crate::recursion::check_tokens(&input.self_checks);
     let items = match &input.model {
         Model::Named(body) => {
             let shape = named_shape(input, body);
@@ -92,15 +95,15 @@ fn expand(input: &Input) -> TokenStream {
                     &_cv::__private::Shape::Proxy { write: #w, read: #r };
             };
             let Some(own) = own else {
-                return wrap(input.original, krate, &generics, proxy, None);
+                return wrap(input.original, krate, &generics, proxy, None, checks);
             };
             let own_impl = quote! {
                 const OWN: &'static _cv::__private::Shape = #own;
             };
-            return wrap(input.original, krate, &generics, proxy, Some(own_impl));
+            return wrap(input.original, krate, &generics, proxy, Some(own_impl), checks);
         }
     };
-    wrap(input.original, krate, &generics, items, None)
+    wrap(input.original, krate, &generics, items, None, checks)
 }
 
 /// A type written exactly as another: its shape and version are that type's.
@@ -202,6 +205,7 @@ fn field_tokens(f: &FieldIr) -> TokenStream {
         FieldKind::Always => quote!(Always),
         FieldKind::MaybeAbsent => quote!(MaybeAbsent),
         FieldKind::Flatten => quote!(Flatten),
+        FieldKind::FlattenMaybeAbsent => quote!(FlattenMaybeAbsent),
     };
     let t = ty(&f.ty, f.span);
     quote! {

@@ -7,7 +7,7 @@ use serde_derive_internals::{ast, attr as serde_attr};
 use syn::spanned::Spanned;
 
 use crate::attr::{self, Errors};
-use crate::recursion::replace_self;
+use crate::recursion;
 
 /// How the type is described.
 pub enum Model {
@@ -55,6 +55,7 @@ pub enum FieldKind {
     Always,
     MaybeAbsent,
     Flatten,
+    FlattenMaybeAbsent,
 }
 
 pub struct FieldIr {
@@ -109,6 +110,8 @@ pub struct Input<'a> {
     pub deny_unknown_fields: bool,
     pub model: Model,
     pub bound: Option<Vec<syn::WherePredicate>>,
+    /// Assertions that the wrappers around self references are std's.
+    pub self_checks: Vec<(syn::Type, syn::Type)>,
     pub krate: Option<syn::Path>,
 }
 
@@ -166,6 +169,12 @@ impl<'a> Input<'a> {
         };
 
         let ident = &input.ident;
+        let checks = std::cell::RefCell::new(Vec::new());
+        let replace_self = |t: &syn::Type, ident: &syn::Ident, input: &syn::DeriveInput| {
+            let r = recursion::replace_self(t, ident, input);
+            checks.borrow_mut().extend(r.checks);
+            r.ty
+        };
         let mut read_field = |f: &ast::Field, errors: &mut Errors, kind_allowed: bool| -> FieldIr {
             let fattrs = attr::Field::parse(&f.original.attrs, errors);
             let skipped = f.attrs.skip_serializing();
@@ -202,6 +211,8 @@ impl<'a> Input<'a> {
             };
             let kind = if !kind_allowed {
                 FieldKind::Always
+            } else if f.attrs.flatten() && f.attrs.skip_serializing_if().is_some() {
+                FieldKind::FlattenMaybeAbsent
             } else if f.attrs.flatten() {
                 FieldKind::Flatten
             } else if f.attrs.skip_serializing_if().is_some() {
@@ -345,6 +356,7 @@ impl<'a> Input<'a> {
             deny_unknown_fields: container.attrs.deny_unknown_fields(),
             model,
             bound: cattrs.bound.map(|(_, b)| b),
+            self_checks: checks.into_inner(),
             krate: cattrs.krate.map(|(_, p)| p),
         })
     }
@@ -378,11 +390,29 @@ fn read_variant(
         ast::Style::Tuple => Style::Tuple,
         ast::Style::Struct => Style::Struct,
     };
+    // serde writes a newtype variant whose only field is skipped as a unit variant.
+    if style == Style::Newtype && v.fields[0].attrs.skip_serializing() {
+        style = Style::Unit;
+        parsed.clear();
+    }
+    if style == Style::Struct
+        && v
+            .fields
+            .iter()
+            .any(|f| f.attrs.flatten() && f.attrs.skip_serializing())
+    {
+        errors.spanned(
+            v.original.ident.span(),
+            "a skipped #[serde(flatten)] field still makes serde write this variant as a map; \
+             cache-version cannot describe that yet: remove `skip` or `flatten` from the field",
+        );
+    }
     if v.attrs.skip_serializing() {
         style = Style::Skipped;
     } else if let Some(path) = v.attrs.serialize_with() {
-        // The variant's content is written by custom code.
-        if style != Style::Unit {
+        // The variant's content is written by custom code, as a newtype variant (even for a
+        // unit variant).
+        {
             style = Style::Newtype;
             fields.push(FieldIr {
                 name: String::new(),
@@ -399,7 +429,6 @@ fn read_variant(
         }
     } else {
         fields = match style {
-            // serde writes a newtype variant's field even when it is marked skipped.
             Style::Newtype => parsed.drain(..).map(|(f, _)| f).collect(),
             _ => parsed
                 .drain(..)

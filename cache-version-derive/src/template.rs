@@ -149,6 +149,8 @@ fn write_fields(out: &mut String, fields: &[FieldIr], named_fields: bool) {
         bump(out, f.bump);
         if f.kind == FieldKind::Flatten {
             out.push_str("..");
+        } else if f.kind == FieldKind::FlattenMaybeAbsent {
+            out.push_str("..?");
         } else if named_fields {
             name(out, &f.name);
             if f.name != f.de_name {

@@ -173,6 +173,7 @@ impl Parser<'_> {
         loop {
             self.bump()?;
             if self.eat("..") {
+                self.eat("?");
             } else if named {
                 self.name()?;
                 if self.eat("/") {

@@ -64,7 +64,7 @@ pub struct Container {
     pub bump: Option<(Span, u32)>,
     /// `bound = "..."`: replaces the inferred bounds.
     pub bound: Option<(Span, Vec<syn::WherePredicate>)>,
-    /// `crate = "..."`: the path of `cache_version_core`.
+    /// `crate = "..."`: the path of `cache_version_core`, and the literal's span.
     pub krate: Option<(Span, syn::Path)>,
 }
 
@@ -94,11 +94,32 @@ fn key_name(meta: &ParseNestedMeta) -> String {
     meta.path
         .get_ident()
         .map(|i| i.to_string())
-        .unwrap_or_else(|| quote::ToTokens::to_token_stream(&meta.path).to_string())
+        .unwrap_or_else(|| {
+            quote::ToTokens::to_token_stream(&meta.path)
+                .to_string()
+                .replace(' ', "")
+        })
 }
 
 fn parse_bump(meta: &ParseNestedMeta) -> syn::Result<u32> {
-    let lit: LitInt = meta.value()?.parse()?;
+    let value = meta
+        .value()
+        .map_err(|e| syn::Error::new(e.span(), "`bump` needs a value: `bump = 1`"))?;
+    if value.peek(syn::Token![-]) {
+        return Err(value.error("`bump` cannot be negative: bumps count up from 1 (`bump = 1`)"));
+    }
+    let lit: LitInt = value.parse().map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            "`bump` takes a whole number without quotes, e.g. `bump = 2`",
+        )
+    })?;
+    if !lit.suffix().is_empty() {
+        return Err(syn::Error::new(
+            lit.span(),
+            "`bump` takes a plain number without a type suffix, e.g. `bump = 2`",
+        ));
+    }
     let n: u32 = lit.base10_parse().map_err(|_| {
         syn::Error::new(
             lit.span(),
@@ -115,15 +136,31 @@ fn parse_bump(meta: &ParseNestedMeta) -> syn::Result<u32> {
 }
 
 fn parse_str(meta: &ParseNestedMeta) -> syn::Result<LitStr> {
-    meta.value()?.parse()
+    let key = key_name(meta);
+    let example = match key.as_str() {
+        "name" => "name = \"User\"",
+        "crate" => "crate = \"my_facade::cache_version_core\"",
+        "bound" => "bound = \"T: CacheVersion\"",
+        _ => "as = \"Vec<String>\"",
+    };
+    let value = meta
+        .value()
+        .map_err(|e| syn::Error::new(e.span(), format!("`{key}` needs a value: `{example}`")))?;
+    value
+        .parse()
+        .map_err(|e| syn::Error::new(e.span(), format!("`{key}` takes a string: `{example}`")))
 }
 
 fn parse_bound(meta: &ParseNestedMeta) -> syn::Result<Vec<syn::WherePredicate>> {
     let lit = parse_str(meta)?;
     let parser =
         syn::punctuated::Punctuated::<syn::WherePredicate, syn::Token![,]>::parse_terminated;
-    let preds = syn::parse::Parser::parse_str(parser, &lit.value())
-        .map_err(|e| syn::Error::new(lit.span(), format!("invalid `bound`: {e}")))?;
+    let preds = syn::parse::Parser::parse_str(parser, &lit.value()).map_err(|e| {
+        syn::Error::new(
+            lit.span(),
+            format!("invalid `bound` ({e}): expected where-clause predicates such as `T: CacheVersion`"),
+        )
+    })?;
     Ok(preds.into_iter().collect())
 }
 
@@ -142,10 +179,15 @@ fn each_meta(
     mut f: impl FnMut(&ParseNestedMeta, &mut Errors) -> syn::Result<()>,
 ) {
     for attr in cache_version_attrs(attrs) {
-        if let syn::Meta::Path(path) = &attr.meta {
+        let empty = match &attr.meta {
+            syn::Meta::Path(_) => true,
+            syn::Meta::List(list) => list.tokens.is_empty(),
+            syn::Meta::NameValue(_) => false,
+        };
+        if empty {
             errors.spanned(
-                syn::spanned::Spanned::span(path),
-                "expected `#[cache_version(...)]` with at least one attribute",
+                syn::spanned::Spanned::span(&attr.meta),
+                "empty `#[cache_version]`: remove it, or give it an attribute such as `bump = 1`",
             );
             continue;
         }
@@ -153,9 +195,9 @@ fn each_meta(
         let result = attr.parse_nested_meta(|meta| {
             if let Err(e) = f(&meta, &mut local) {
                 local.push(e);
-                // Skip the rest of this entry so the next one can be parsed.
-                if meta.input.peek(syn::Token![=]) {
-                    let _ = meta.value().and_then(|v| v.parse::<syn::Expr>());
+                // Skip the rest of this entry so the next one is still parsed and reported.
+                while !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
+                    meta.input.parse::<proc_macro2::TokenTree>()?;
                 }
             }
             Ok(())
@@ -201,9 +243,12 @@ impl Container {
                 // #[cache_version(crate = "my_facade::cache_version_core")]
                 let lit = parse_str(meta)?;
                 let path: syn::Path = lit.parse().map_err(|e| {
-                    syn::Error::new(lit.span(), format!("invalid `crate` path: {e}"))
+                    syn::Error::new(
+                        lit.span(),
+                        format!("invalid `crate` path ({e}): expected a Rust path such as `my_facade::cache_version_core`"),
+                    )
                 })?;
-                krate.set(errors, span, path);
+                krate.set(errors, lit.span(), path);
             } else if meta.path.is_ident("opaque") || meta.path.is_ident("as") {
                 return Err(meta.error(format!(
                     "`{}` belongs on a field, not on the type",
@@ -252,12 +297,16 @@ impl Variant {
                 // #[cache_version(bump = 1)]
                 let n = parse_bump(meta)?;
                 bump.set(errors, span, n);
-            } else if meta.path.is_ident("name")
-                || meta.path.is_ident("crate")
-                || meta.path.is_ident("bound")
-            {
+            } else if meta.path.is_ident("name") || meta.path.is_ident("crate") {
                 return Err(meta.error(format!(
                     "`{}` belongs on the type, not on a variant",
+                    key_name(meta)
+                )));
+            } else if meta.path.is_ident("bound") {
+                return Err(meta.error("`bound` goes on the type or on a field, not on a variant"));
+            } else if meta.path.is_ident("opaque") || meta.path.is_ident("as") {
+                return Err(meta.error(format!(
+                    "`{}` belongs on a field, not on a variant",
                     key_name(meta)
                 )));
             } else {
@@ -287,15 +336,21 @@ impl Field {
                 bump.set(errors, span, n);
             } else if meta.path.is_ident("opaque") {
                 // #[cache_version(opaque)]
-                if meta.input.peek(syn::Token![=]) {
-                    return Err(meta.error("`opaque` takes no value"));
+                if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
+                    return Err(meta.error(
+                        "`opaque` takes no value or arguments: write `#[cache_version(opaque)]` \
+                         (the leaf is named after the field's type)",
+                    ));
                 }
                 opaque.set(errors, span, ());
             } else if meta.path.is_ident("as") {
                 // #[cache_version(as = "Vec<String>")]
                 let lit = parse_str(meta)?;
                 let ty: syn::Type = lit.parse().map_err(|e| {
-                    syn::Error::new(lit.span(), format!("invalid type in `as`: {e}"))
+                    syn::Error::new(
+                        lit.span(),
+                        format!("invalid type in `as` ({e}): expected a type such as `Vec<String>`"),
+                    )
                 })?;
                 as_type.set(errors, span, ty);
             } else if meta.path.is_ident("bound") {

@@ -17,10 +17,11 @@ pub fn derive(input: &syn::DeriveInput) -> TokenStream {
     }
 }
 
-fn krate(path: Option<&syn::Path>) -> TokenStream {
+fn krate(path: Option<&(Span, syn::Path)>) -> TokenStream {
     match path {
-        Some(p) => quote!(#p),
-        None => quote!(::cache_version_core),
+        // Spanned on the user's literal, so an unresolved path is reported there.
+        Some((span, p)) => quote_spanned!(*span=> use #p as _cv;),
+        None => quote!(use ::cache_version_core as _cv;),
     }
 }
 
@@ -46,7 +47,7 @@ fn wrap(
         #[doc(hidden)]
         #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
         const _: () = {
-            use #krate as _cv;
+            #krate
             #[automatically_derived]
             impl #impl_generics _cv::__private::CacheVersion for #ident #ty_generics #where_clause {
                 #items

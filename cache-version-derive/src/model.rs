@@ -112,7 +112,7 @@ pub struct Input<'a> {
     pub bound: Option<Vec<syn::WherePredicate>>,
     /// Assertions that the wrappers around self references are std's.
     pub self_checks: Vec<(syn::Type, syn::Type)>,
-    pub krate: Option<syn::Path>,
+    pub krate: Option<(Span, syn::Path)>,
 }
 
 /// Tokens as a compact string: what `opaque(...)` leaves are named by.
@@ -183,6 +183,7 @@ impl<'a> Input<'a> {
                     fattrs.opaque,
                     fattrs.as_type.as_ref().map(|(s, _)| *s),
                     fattrs.bump.map(|(s, _)| s),
+                    fattrs.bound.as_ref().map(|(s, _)| *s),
                 ]
                 .into_iter()
                 .flatten()
@@ -194,11 +195,18 @@ impl<'a> Input<'a> {
                 }
             }
             if let (false, Some((span, _))) = (kind_allowed, fattrs.bump) {
-                errors.spanned(
-                    span,
-                    "`bump` on the only field of a newtype or transparent type: put `bump` on \
-                     the type (or the variant) instead",
-                );
+                let msg = if container.attrs.transparent() {
+                    "a #[serde(transparent)] type has exactly its field's version and cannot be \
+                     bumped; to force a new version, bump the field's type (if it is yours) or \
+                     drop `transparent`"
+                } else if matches!(container.data, ast::Data::Enum(_)) {
+                    "`bump` on the only field of a newtype variant: put it on the variant, \
+                     `#[cache_version(bump = 1)] Variant(T)`"
+                } else {
+                    "`bump` on the only field of a newtype struct: put it on the struct, \
+                     `#[cache_version(bump = 1)] struct Id(u64);`"
+                };
+                errors.spanned(span, msg);
             }
             let ty = if let Some((_, t)) = fattrs.as_type {
                 TyIr::Rust(replace_self(&t, ident, input))
@@ -314,8 +322,9 @@ impl<'a> Input<'a> {
             if let Some((span, _)) = cattrs.bump {
                 errors.spanned(
                     span,
-                    "`bump` on a #[serde(transparent)] type has nothing to bump: the type is \
-                     written exactly as its field; put `bump` on the field's type instead",
+                    "a #[serde(transparent)] type has exactly its field's version and cannot be \
+                     bumped; to force a new version, bump the field's type (if it is yours) or \
+                     drop `transparent`",
                 );
             }
             Model::Transparent(read_field(field, &mut errors, false))
@@ -339,8 +348,8 @@ impl<'a> Input<'a> {
         if let (Some((span, _)), Model::Same(_)) = (&cattrs.bump, &model) {
             errors.spanned(
                 *span,
-                "`bump` on a type written as its `into`/`from` proxy has nothing to bump: \
-                 put `bump` on the proxy type instead",
+                "a type written as its `into`/`from` proxy has exactly the proxy's version and \
+                 cannot be bumped: bump the proxy type instead (if it is yours)",
             );
         }
         errors.finish()?;
@@ -357,7 +366,7 @@ impl<'a> Input<'a> {
             model,
             bound: cattrs.bound.map(|(_, b)| b),
             self_checks: checks.into_inner(),
-            krate: cattrs.krate.map(|(_, p)| p),
+            krate: cattrs.krate,
         })
     }
 }

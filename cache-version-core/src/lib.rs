@@ -80,9 +80,16 @@ pub use memory::{MemoryStore, MemoryStoreBuilder};
 pub use stats::{Stats, StatsSnapshot};
 pub use store::{ScanCursor, ScanPage, SetEntry, Store, StoreError, ValueAndTtl};
 
-/// `#[derive(CacheVersion)]`: see the derive crate's documentation for the attributes.
+/// `#[derive(CacheVersion)]`: see [`attributes`] for the attribute reference.
 #[cfg(feature = "derive")]
 pub use cache_version_derive::CacheVersion;
+
+#[cfg(feature = "derive")]
+#[doc = include_str!("../../docs/attributes.md")]
+pub mod attributes {}
+
+#[doc = include_str!("../../docs/canonical-form.md")]
+pub mod canonical_form {}
 
 /// A type whose serialized shape has a compile-time version.
 ///

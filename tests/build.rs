@@ -21,7 +21,11 @@ fn graph(module: &str, bottom_id: &str) -> String {
         }
         out.push_str(" }\n");
     }
-    write!(out, "pub const VERSIONS: [cache_version_core::Version; {N}] = [").unwrap();
+    write!(
+        out,
+        "pub const VERSIONS: [cache_version_core::Version; {N}] = ["
+    )
+    .unwrap();
     for i in 0..N {
         write!(out, "<M{i} as cache_version_core::CacheVersion>::VERSION,").unwrap();
     }

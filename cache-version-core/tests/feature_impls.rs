@@ -46,9 +46,9 @@ fn branch(shape: &'static Shape, human: bool) -> String {
             compact: c,
         } => {
             if human {
-                h.shape.to_string()
+                h.shape().to_string()
             } else {
-                c.shape.to_string()
+                c.shape().to_string()
             }
         }
         other => other.to_string(),

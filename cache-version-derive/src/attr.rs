@@ -158,7 +158,9 @@ fn parse_bound(meta: &ParseNestedMeta) -> syn::Result<Vec<syn::WherePredicate>> 
     let preds = syn::parse::Parser::parse_str(parser, &lit.value()).map_err(|e| {
         syn::Error::new(
             lit.span(),
-            format!("invalid `bound` ({e}): expected where-clause predicates such as `T: CacheVersion`"),
+            format!(
+                "invalid `bound` ({e}): expected where-clause predicates such as `T: CacheVersion`"
+            ),
         )
     })?;
     Ok(preds.into_iter().collect())
@@ -349,7 +351,9 @@ impl Field {
                 let ty: syn::Type = lit.parse().map_err(|e| {
                     syn::Error::new(
                         lit.span(),
-                        format!("invalid type in `as` ({e}): expected a type such as `Vec<String>`"),
+                        format!(
+                            "invalid type in `as` ({e}): expected a type such as `Vec<String>`"
+                        ),
                     )
                 })?;
                 as_type.set(errors, span, ty);

@@ -21,7 +21,9 @@ fn krate(path: Option<&(Span, syn::Path)>) -> TokenStream {
     match path {
         // Spanned on the user's literal, so an unresolved path is reported there.
         Some((span, p)) => quote_spanned!(*span=> use #p as _cv;),
-        None => quote!(use ::cache_version_core as _cv;),
+        None => quote!(
+            use ::cache_version_core as _cv;
+        ),
     }
 }
 
@@ -66,7 +68,14 @@ fn stub(input: &syn::DeriveInput, err: Option<syn::Error>) -> TokenStream {
     let items = quote! {
         const SHAPE: &'static _cv::__private::Shape = &_cv::__private::Shape::Opaque("<invalid>");
     };
-    let imp = wrap(input, krate, &input.generics, items, None, TokenStream::new());
+    let imp = wrap(
+        input,
+        krate,
+        &input.generics,
+        items,
+        None,
+        TokenStream::new(),
+    );
     quote!(#errors #imp)
 }
 
@@ -101,7 +110,14 @@ fn expand(input: &Input) -> TokenStream {
             let own_impl = quote! {
                 const OWN: &'static _cv::__private::Shape = #own;
             };
-            return wrap(input.original, krate, &generics, proxy, Some(own_impl), checks);
+            return wrap(
+                input.original,
+                krate,
+                &generics,
+                proxy,
+                Some(own_impl),
+                checks,
+            );
         }
     };
     wrap(input.original, krate, &generics, items, None, checks)

@@ -10,6 +10,8 @@ use crate::attr::{self, Errors};
 use crate::recursion;
 
 /// How the type is described.
+// Built once per derive and dropped: variant sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Model {
     /// A normal struct or enum.
     Named(Body),
@@ -29,6 +31,8 @@ pub enum Side {
     Type(syn::Type),
 }
 
+// Built once per derive and dropped: variant sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Body {
     Unit,
     Newtype(FieldIr),
@@ -73,6 +77,8 @@ pub struct FieldIr {
     pub bound: Option<Vec<syn::WherePredicate>>,
 }
 
+// Built once per derive and dropped: variant sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum TyIr {
     /// A Rust type (self references already replaced).
     Rust(syn::Type),
@@ -405,8 +411,7 @@ fn read_variant(
         parsed.clear();
     }
     if style == Style::Struct
-        && v
-            .fields
+        && v.fields
             .iter()
             .any(|f| f.attrs.flatten() && f.attrs.skip_serializing())
     {

@@ -92,8 +92,7 @@ fn unit() -> Type {
 }
 
 fn is_self(path: &syn::TypePath, ident: &syn::Ident, generics: &syn::Generics) -> bool {
-    if path.qself.is_some() || path.path.leading_colon.is_some() || path.path.segments.len() != 1
-    {
+    if path.qself.is_some() || path.path.leading_colon.is_some() || path.path.segments.len() != 1 {
         return false;
     }
     let seg = &path.path.segments[0];
@@ -108,21 +107,25 @@ fn is_self(path: &syn::TypePath, ident: &syn::Ident, generics: &syn::Generics) -
         PathArguments::None => params.is_empty(),
         PathArguments::AngleBracketed(args) => {
             args.args.len() == params.len()
-                && args.args.iter().zip(params).all(|(arg, param)| match (arg, param) {
-                    (GenericArgument::Lifetime(l), GenericParam::Lifetime(p)) => {
-                        l.ident == p.lifetime.ident
-                    }
-                    (GenericArgument::Type(Type::Path(t)), GenericParam::Type(p)) => {
-                        t.qself.is_none() && t.path.is_ident(&p.ident)
-                    }
-                    (GenericArgument::Type(Type::Path(t)), GenericParam::Const(p)) => {
-                        t.qself.is_none() && t.path.is_ident(&p.ident)
-                    }
-                    (GenericArgument::Const(syn::Expr::Path(e)), GenericParam::Const(p)) => {
-                        e.qself.is_none() && e.path.is_ident(&p.ident)
-                    }
-                    _ => false,
-                })
+                && args
+                    .args
+                    .iter()
+                    .zip(params)
+                    .all(|(arg, param)| match (arg, param) {
+                        (GenericArgument::Lifetime(l), GenericParam::Lifetime(p)) => {
+                            l.ident == p.lifetime.ident
+                        }
+                        (GenericArgument::Type(Type::Path(t)), GenericParam::Type(p)) => {
+                            t.qself.is_none() && t.path.is_ident(&p.ident)
+                        }
+                        (GenericArgument::Type(Type::Path(t)), GenericParam::Const(p)) => {
+                            t.qself.is_none() && t.path.is_ident(&p.ident)
+                        }
+                        (GenericArgument::Const(syn::Expr::Path(e)), GenericParam::Const(p)) => {
+                            e.qself.is_none() && e.path.is_ident(&p.ident)
+                        }
+                        _ => false,
+                    })
         }
         PathArguments::Parenthesized(_) => false,
     }

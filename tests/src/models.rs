@@ -64,7 +64,9 @@ pub enum External {
 #[derive(Serialize, Deserialize, CacheVersion)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Internal {
-    Created { at: u64 },
+    Created {
+        at: u64,
+    },
     Deleted,
     Moved(Address),
     #[serde(other)]
@@ -87,7 +89,9 @@ pub enum Untagged {
 
 #[derive(Serialize, Deserialize, CacheVersion)]
 pub enum PartlyUntagged {
-    Known { id: u8 },
+    Known {
+        id: u8,
+    },
     #[serde(untagged)]
     Fallback(serde_json_value::Raw),
 }
@@ -104,7 +108,7 @@ pub struct Tagged {
     pub id: u32,
 }
 
-#[derive(Serialize, Deserialize, CacheVersion)]
+#[derive(Default, Serialize, Deserialize, CacheVersion)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     pub verbose: bool,
@@ -112,15 +116,6 @@ pub struct Settings {
     pub level: u8,
     #[serde(skip_deserializing)]
     pub computed: u16,
-}
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            verbose: false,
-            level: 0,
-            computed: 0,
-        }
-    }
 }
 
 #[derive(Serialize, Deserialize, CacheVersion)]

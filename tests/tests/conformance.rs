@@ -921,7 +921,8 @@ fn flat(
             let mut out = vec![pos];
             let mut p = pos;
             while let Some((ko, vo)) = entries.get(p) {
-                let kv = check(ko, k.shape(), cx, path).and_then(|()| check(vo, v.shape(), cx, path));
+                let kv =
+                    check(ko, k.shape(), cx, path).and_then(|()| check(vo, v.shape(), cx, path));
                 if let Err(e) = kv {
                     fail.note(p, e);
                     break;
@@ -1054,7 +1055,15 @@ fn flat_variant(
                     let first =
                         match_items(entries, pos, &items(Some(tag_item), &[]), cx, &vpath, fail);
                     for p in first {
-                        out.extend(flat(entries, p, fields[0].ty.shape(), cx, &vpath, true, fail));
+                        out.extend(flat(
+                            entries,
+                            p,
+                            fields[0].ty.shape(),
+                            cx,
+                            &vpath,
+                            true,
+                            fail,
+                        ));
                     }
                     out
                 }
@@ -2879,7 +2888,6 @@ mod bugs {
     pub fn is_zero(p: &Pair) -> bool {
         p.x == 0 && p.y == 0
     }
-
 }
 
 /// Runs `conforms` on `v` in both modes; returns the errors.
@@ -2949,6 +2957,8 @@ fn flatten_with_skip_serializing_if_may_be_absent() {
             entries: vec![(Obs::Str("id".into()), Obs::U8(1))]
         }
     );
-    assert!(FlattenMaybe::SHAPE.to_string().starts_with("struct{id:u8,..?Pair@"));
+    assert!(FlattenMaybe::SHAPE
+        .to_string()
+        .starts_with("struct{id:u8,..?Pair@"));
     assert!(errors_of(&absent).is_empty(), "{:?}", errors_of(&absent));
 }

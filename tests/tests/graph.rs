@@ -19,7 +19,11 @@ fn all_200_versions_are_distinct_and_recomputable() {
     let unique: std::collections::HashSet<Version> = a::VERSIONS.iter().copied().collect();
     assert_eq!(unique.len(), 200);
     let schema = cache_version_core::schema_of::<a::M199>();
-    assert_eq!(schema.definitions.len(), 200, "every model reachable from the top, once");
+    assert_eq!(
+        schema.definitions.len(),
+        200,
+        "every model reachable from the top, once"
+    );
     for def in &schema.definitions {
         let again = cache_version_core::canonical::recompute_with(&def.definition, |b| {
             *blake3::hash(b).as_bytes()
@@ -32,6 +36,10 @@ fn all_200_versions_are_distinct_and_recomputable() {
 #[test]
 fn a_change_at_the_bottom_reaches_every_model_above_it() {
     for i in 0..200 {
-        assert_ne!(a::VERSIONS[i], b::VERSIONS[i], "M{i} missed the change in M0");
+        assert_ne!(
+            a::VERSIONS[i],
+            b::VERSIONS[i],
+            "M{i} missed the change in M0"
+        );
     }
 }

@@ -12,13 +12,17 @@ fn blake3_crate(bytes: &[u8]) -> [u8; 32] {
 fn every_model_version_is_recomputed_from_its_printed_definition() {
     for (name, shape, version) in models::all() {
         let text = shape.to_string();
-        let recomputed = recompute_with(&text, blake3_crate)
-            .unwrap_or_else(|e| panic!("{name}: {e}\n  {text}"));
+        let recomputed =
+            recompute_with(&text, blake3_crate).unwrap_or_else(|e| panic!("{name}: {e}\n  {text}"));
         assert_eq!(recomputed, version, "{name}: {text}");
         // The same holds for every definition reachable from it.
         for def in schema(shape).definitions {
             let again = recompute_with(&def.definition, blake3_crate).unwrap();
-            assert_eq!(again, def.version, "{name} / {}: {}", def.name, def.definition);
+            assert_eq!(
+                again, def.version,
+                "{name} / {}: {}",
+                def.name, def.definition
+            );
         }
     }
 }
@@ -32,7 +36,15 @@ fn every_model_shape_agrees_with_its_stored_digests() {
 
 #[test]
 fn recompute_rejects_text_that_is_not_canonical() {
-    for bad in ["", "struct{", "seq<u8", "User@12", "enum{A(}", "tuple<u8*>", "float"] {
+    for bad in [
+        "",
+        "struct{",
+        "seq<u8",
+        "User@12",
+        "enum{A(}",
+        "tuple<u8*>",
+        "float",
+    ] {
         assert!(
             recompute_with(bad, blake3_crate).is_err(),
             "{bad:?} should not parse"
@@ -48,8 +60,5 @@ fn the_rule_by_hand_for_one_type() {
     outer.extend_from_slice(&leaf);
     let expected = blake3_crate(&outer);
     use cache_version_core::CacheVersion;
-    assert_eq!(
-        <Option<u8> as CacheVersion>::VERSION.as_bytes(),
-        &expected
-    );
+    assert_eq!(<Option<u8> as CacheVersion>::VERSION.as_bytes(), &expected);
 }

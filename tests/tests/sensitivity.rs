@@ -202,7 +202,7 @@ pair!(alias_added_is_reader_metadata, same, User,
 
 pair!(default_added_is_reader_metadata, same, User,
     { #[derive(Serialize, Deserialize, CacheVersion)] pub struct User { pub name: String } }
-    { #[derive(Serialize, Deserialize, CacheVersion)] #[serde(default)] pub struct User { #[serde(default)] pub name: String } impl Default for User { fn default() -> Self { User { name: String::new() } } } });
+    { #[derive(Default, Serialize, Deserialize, CacheVersion)] #[serde(default)] pub struct User { #[serde(default)] pub name: String } });
 
 pair!(deny_unknown_fields_is_reader_metadata, same, User,
     { #[derive(Serialize, Deserialize, CacheVersion)] pub struct User { pub name: String } }

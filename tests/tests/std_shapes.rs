@@ -31,7 +31,11 @@ fn bytes_like_types_differ_where_serde_writes_differently() {
     }
     assert_eq!(v::<[u8; 4]>(), v::<(u8, u8, u8, u8)>());
     assert_ne!(v::<[u8; 4]>(), v::<[u8; 5]>());
-    assert_ne!(v::<[u8; 0]>(), v::<()>(), "[T; 0] is an empty tuple, () is unit");
+    assert_ne!(
+        v::<[u8; 0]>(),
+        v::<()>(),
+        "[T; 0] is an empty tuple, () is unit"
+    );
     assert_ne!(v::<(u8, u16)>(), v::<(u16, u8)>());
 }
 
@@ -103,10 +107,7 @@ fn every_primitive_has_its_own_version() {
 
 #[test]
 fn std_named_types_describe_serde_output() {
-    assert_eq!(
-        text::<std::time::Duration>(),
-        "struct{secs:u64,nanos:u32}"
-    );
+    assert_eq!(text::<std::time::Duration>(), "struct{secs:u64,nanos:u32}");
     assert_eq!(
         text::<std::time::SystemTime>(),
         "struct{secs_since_epoch:u64,nanos_since_epoch:u32}"
@@ -118,22 +119,39 @@ fn std_named_types_describe_serde_output() {
         "enum{Unbounded,Included(u8),Excluded(u8)}"
     );
     assert_eq!(text::<std::marker::PhantomData<String>>(), "unit_struct");
-    assert_eq!(
-        text::<std::net::Ipv4Addr>(),
-        "readable<str,tuple<u8*4>>"
-    );
+    assert_eq!(text::<std::net::Ipv4Addr>(), "readable<str,tuple<u8*4>>");
     assert!(text::<std::net::IpAddr>().starts_with("readable<str,IpAddr@"));
     assert!(text::<std::ffi::OsString>().starts_with("enum{Unix(seq<u8>),Windows(seq<u16>)}"));
     // Serialized with serde_json, as a cross-check of the descriptions above.
     let d = serde_json::to_value(std::time::Duration::new(1, 2)).unwrap();
     assert_eq!(d, serde_json::json!({"secs": 1, "nanos": 2}));
     let r: Result<u8, String> = Ok(1);
-    assert_eq!(serde_json::to_value(r).unwrap(), serde_json::json!({"Ok": 1}));
+    assert_eq!(
+        serde_json::to_value(r).unwrap(),
+        serde_json::json!({"Ok": 1})
+    );
 }
 
 #[test]
 fn tuples_up_to_sixteen_and_large_arrays() {
-    type T16 = (u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u16);
+    type T16 = (
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u16,
+    );
     assert_eq!(text::<T16>(), "tuple<u8*15,u16>");
     assert_eq!(text::<[u64; 1_000_000]>(), "tuple<u64*1000000>");
     assert_eq!(text::<[[u8; 2]; 3]>(), "tuple<tuple<u8*2>*3>");

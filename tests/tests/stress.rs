@@ -2,6 +2,8 @@
 //! generated code must work for all of them and stay warning-free under `deny(warnings)`.
 #![deny(warnings)]
 #![allow(dead_code)]
+// Awkward on purpose: the types exist to stress the derive, not to be idiomatic.
+#![allow(clippy::vec_box, clippy::box_collection, clippy::type_complexity)]
 
 use cache_version_core::{CacheVersion, Version};
 use serde::{Deserialize, Serialize};
@@ -144,7 +146,10 @@ pub enum Kinds<'a, A, B> {
     Unit,
     Newtype(A),
     Tuple(A, B, &'a str),
-    Struct { a: A, b: std::option::Option<B> },
+    Struct {
+        a: A,
+        b: std::option::Option<B>,
+    },
     Empty {},
     EmptyTuple(),
     #[serde(skip)]
@@ -247,7 +252,11 @@ fn stress_types_have_versions() {
     ];
     for shape in shapes {
         verify(shape).unwrap();
-        assert_eq!(recompute(&shape.to_string()).unwrap(), Version::of(shape), "{shape}");
+        assert_eq!(
+            recompute(&shape.to_string()).unwrap(),
+            Version::of(shape),
+            "{shape}"
+        );
     }
     assert_eq!(
         <Raw as CacheVersion>::SHAPE.to_string(),
@@ -280,5 +289,8 @@ fn stress_types_have_versions() {
         <SpanDef as CacheVersion>::SHAPE.to_string(),
         "struct{start:u64,len:u32}"
     );
-    assert_eq!(<Big as CacheVersion>::SHAPE.to_string(), "struct{huge:tuple<u64*4096>,nested:tuple<tuple<u8*32>*32>}");
+    assert_eq!(
+        <Big as CacheVersion>::SHAPE.to_string(),
+        "struct{huge:tuple<u64*4096>,nested:tuple<tuple<u8*32>*32>}"
+    );
 }

@@ -40,36 +40,30 @@ const ROOT: u32 = 8;
 /// Deep enough for 2^54 chunks (2^64 bytes), as in the specification.
 const MAX_DEPTH: usize = 54;
 
-/// The message word order for each of the seven rounds (the permutation applied 0..=6 times).
-const SCHEDULE: [[usize; 16]; 7] = [
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
-    [2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8],
-    [3, 4, 10, 12, 13, 2, 7, 14, 6, 5, 9, 0, 11, 15, 8, 1],
-    [10, 7, 12, 9, 14, 3, 13, 15, 4, 0, 11, 2, 5, 8, 1, 6],
-    [12, 13, 9, 11, 15, 10, 14, 8, 7, 2, 5, 3, 0, 1, 6, 4],
-    [9, 14, 11, 5, 8, 12, 15, 1, 13, 3, 0, 10, 2, 6, 4, 7],
-    [11, 15, 5, 0, 1, 9, 8, 6, 14, 10, 2, 12, 3, 4, 7, 13],
-];
-
 /// The quarter-round, expanded in place (no call in const evaluation).
 macro_rules! g {
-    ($v:ident, $a:literal, $b:literal, $c:literal, $d:literal, $x:expr, $y:expr) => {
-        $v[$a] = ($v[$a] as u64 + $v[$b] as u64 + $x as u64) as u32;
-        $v[$d] ^= $v[$a];
-        $v[$d] = ($v[$d] >> 16) | ($v[$d] << 16);
-        $v[$c] = ($v[$c] as u64 + $v[$d] as u64) as u32;
-        $v[$b] ^= $v[$c];
-        $v[$b] = ($v[$b] >> 12) | ($v[$b] << 20);
-        $v[$a] = ($v[$a] as u64 + $v[$b] as u64 + $y as u64) as u32;
-        $v[$d] ^= $v[$a];
-        $v[$d] = ($v[$d] >> 8) | ($v[$d] << 24);
-        $v[$c] = ($v[$c] as u64 + $v[$d] as u64) as u32;
-        $v[$b] ^= $v[$c];
-        $v[$b] = ($v[$b] >> 7) | ($v[$b] << 25);
+    ($a:ident, $b:ident, $c:ident, $d:ident, $x:expr, $y:expr) => {
+        $a = ($a as u64 + $b as u64 + $x as u64) as u32;
+        $d ^= $a;
+        $d = ($d >> 16) | ($d << 16);
+        $c = ($c as u64 + $d as u64) as u32;
+        $b ^= $c;
+        $b = ($b >> 12) | ($b << 20);
+        $a = ($a as u64 + $b as u64 + $y as u64) as u32;
+        $d ^= $a;
+        $d = ($d >> 8) | ($d << 24);
+        $c = ($c as u64 + $d as u64) as u32;
+        $b ^= $c;
+        $b = ($b >> 7) | ($b << 25);
     };
 }
 
 /// The BLAKE3 compression function; returns the first eight words of the output.
+///
+/// The state and the message live in locals, not arrays (an indexed place costs a bounds
+/// check in const evaluation), and the message permutation is applied between rounds:
+/// measured at about 2.2x faster in const than the array form.
+#[allow(clippy::too_many_arguments)]
 const fn compress(
     cv: &[u32; 8],
     m: &[u32; 16],
@@ -77,61 +71,46 @@ const fn compress(
     block_len: u32,
     flags: u32,
 ) -> [u32; 8] {
-    let mut v = [
-        cv[0],
-        cv[1],
-        cv[2],
-        cv[3],
-        cv[4],
-        cv[5],
-        cv[6],
-        cv[7],
-        IV[0],
-        IV[1],
-        IV[2],
-        IV[3],
-        counter as u32,
-        (counter >> 32) as u32,
-        block_len,
-        flags,
-    ];
-    let mut r = 0;
-    while r < 7 {
-        let s = &SCHEDULE[r];
-        g!(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);
-        g!(v, 1, 5, 9, 13, m[s[2]], m[s[3]]);
-        g!(v, 2, 6, 10, 14, m[s[4]], m[s[5]]);
-        g!(v, 3, 7, 11, 15, m[s[6]], m[s[7]]);
-        g!(v, 0, 5, 10, 15, m[s[8]], m[s[9]]);
-        g!(v, 1, 6, 11, 12, m[s[10]], m[s[11]]);
-        g!(v, 2, 7, 8, 13, m[s[12]], m[s[13]]);
-        g!(v, 3, 4, 9, 14, m[s[14]], m[s[15]]);
-        r += 1;
+    let (mut v0, mut v1, mut v2, mut v3) = (cv[0], cv[1], cv[2], cv[3]);
+    let (mut v4, mut v5, mut v6, mut v7) = (cv[4], cv[5], cv[6], cv[7]);
+    let (mut v8, mut v9, mut v10, mut v11) = (IV[0], IV[1], IV[2], IV[3]);
+    let (mut v12, mut v13) = (counter as u32, (counter >> 32) as u32);
+    let (mut v14, mut v15) = (block_len, flags);
+    let (mut m0, mut m1, mut m2, mut m3) = (m[0], m[1], m[2], m[3]);
+    let (mut m4, mut m5, mut m6, mut m7) = (m[4], m[5], m[6], m[7]);
+    let (mut m8, mut m9, mut m10, mut m11) = (m[8], m[9], m[10], m[11]);
+    let (mut m12, mut m13, mut m14, mut m15) = (m[12], m[13], m[14], m[15]);
+    let mut round = 0;
+    loop {
+        g!(v0, v4, v8, v12, m0, m1);
+        g!(v1, v5, v9, v13, m2, m3);
+        g!(v2, v6, v10, v14, m4, m5);
+        g!(v3, v7, v11, v15, m6, m7);
+        g!(v0, v5, v10, v15, m8, m9);
+        g!(v1, v6, v11, v12, m10, m11);
+        g!(v2, v7, v8, v13, m12, m13);
+        g!(v3, v4, v9, v14, m14, m15);
+        round += 1;
+        if round == 7 {
+            break;
+        }
+        // The message permutation [2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8].
+        (
+            m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15,
+        ) = (
+            m2, m6, m3, m10, m7, m0, m4, m13, m1, m11, m12, m5, m9, m14, m15, m8,
+        );
     }
     [
-        v[0] ^ v[8],
-        v[1] ^ v[9],
-        v[2] ^ v[10],
-        v[3] ^ v[11],
-        v[4] ^ v[12],
-        v[5] ^ v[13],
-        v[6] ^ v[14],
-        v[7] ^ v[15],
+        v0 ^ v8,
+        v1 ^ v9,
+        v2 ^ v10,
+        v3 ^ v11,
+        v4 ^ v12,
+        v5 ^ v13,
+        v6 ^ v14,
+        v7 ^ v15,
     ]
-}
-
-/// Reads a (zero-padded) block of little-endian words.
-const fn words(block: &[u8; BLOCK_LEN]) -> [u32; 16] {
-    let mut m = [0u32; 16];
-    let mut i = 0;
-    while i < 16 {
-        m[i] = block[4 * i] as u32
-            | (block[4 * i + 1] as u32) << 8
-            | (block[4 * i + 2] as u32) << 16
-            | (block[4 * i + 3] as u32) << 24;
-        i += 1;
-    }
-    m
 }
 
 const fn parent_block(left: &[u32; 8], right: &[u32; 8]) -> [u32; 16] {
@@ -170,7 +149,7 @@ pub struct Hasher {
     chunk_counter: u64,
     /// Bytes of the current block not compressed yet (always compressed lazily, so the last
     /// block of the input can still receive the `CHUNK_END`/`ROOT` flags).
-    block: [u8; BLOCK_LEN],
+    block: [u32; 16],
     block_len: usize,
     blocks_compressed: usize,
     /// Chaining values of completed subtrees, as in the reference implementation.
@@ -190,7 +169,7 @@ impl Hasher {
         Hasher {
             chunk_cv: IV,
             chunk_counter: 0,
-            block: [0; BLOCK_LEN],
+            block: [0; 16],
             block_len: 0,
             blocks_compressed: 0,
             stack: [[0; 8]; MAX_DEPTH],
@@ -233,46 +212,72 @@ impl Hasher {
     pub const fn update_in_place(&mut self, input: &[u8]) {
         let mut i = 0;
         while i < input.len() {
-            // A full chunk followed by more input: finish it and start the next one.
-            if self.blocks_compressed * BLOCK_LEN + self.block_len == CHUNK_LEN {
-                let flags = self.start_flag() | CHUNK_END;
-                let cv = compress(
-                    &self.chunk_cv,
-                    &words(&self.block),
-                    self.chunk_counter,
-                    BLOCK_LEN as u32,
-                    flags,
-                );
-                self.chunk_counter += 1;
-                self.push_chunk_cv(cv, self.chunk_counter);
-                self.chunk_cv = IV;
-                self.block = [0; BLOCK_LEN];
-                self.block_len = 0;
-                self.blocks_compressed = 0;
+            self.make_room();
+            // Whole little-endian words when aligned (the common case: digests and most of
+            // every template), single bytes otherwise.
+            if self.block_len % 4 == 0 && input.len() - i >= 4 {
+                let mut words = (input.len() - i) / 4;
+                let room = (BLOCK_LEN - self.block_len) / 4;
+                if words > room {
+                    words = room;
+                }
+                let mut w = self.block_len / 4;
+                let end = w + words;
+                while w < end {
+                    self.block[w] = input[i] as u32
+                        | (input[i + 1] as u32) << 8
+                        | (input[i + 2] as u32) << 16
+                        | (input[i + 3] as u32) << 24;
+                    w += 1;
+                    i += 4;
+                }
+                self.block_len += 4 * words;
+            } else {
+                self.block[self.block_len / 4] |= (input[i] as u32) << (8 * (self.block_len % 4));
+                self.block_len += 1;
+                i += 1;
             }
-            // A full block followed by more input within the chunk: compress it.
-            if self.block_len == BLOCK_LEN {
-                let flags = self.start_flag();
-                self.chunk_cv = compress(
-                    &self.chunk_cv,
-                    &words(&self.block),
-                    self.chunk_counter,
-                    BLOCK_LEN as u32,
-                    flags,
-                );
-                self.blocks_compressed += 1;
-                self.block = [0; BLOCK_LEN];
-                self.block_len = 0;
-            }
-            self.block[self.block_len] = input[i];
-            self.block_len += 1;
-            i += 1;
+        }
+    }
+
+    /// Compresses what is buffered when more input is about to arrive: a full chunk is
+    /// finished, a full block within the chunk is compressed. Called lazily, so the last
+    /// block of the input can still receive the `CHUNK_END`/`ROOT` flags.
+    const fn make_room(&mut self) {
+        if self.blocks_compressed * BLOCK_LEN + self.block_len == CHUNK_LEN {
+            let flags = self.start_flag() | CHUNK_END;
+            let cv = compress(
+                &self.chunk_cv,
+                &self.block,
+                self.chunk_counter,
+                BLOCK_LEN as u32,
+                flags,
+            );
+            self.chunk_counter += 1;
+            self.push_chunk_cv(cv, self.chunk_counter);
+            self.chunk_cv = IV;
+            self.block = [0; 16];
+            self.block_len = 0;
+            self.blocks_compressed = 0;
+        }
+        if self.block_len == BLOCK_LEN {
+            let flags = self.start_flag();
+            self.chunk_cv = compress(
+                &self.chunk_cv,
+                &self.block,
+                self.chunk_counter,
+                BLOCK_LEN as u32,
+                flags,
+            );
+            self.blocks_compressed += 1;
+            self.block = [0; 16];
+            self.block_len = 0;
         }
     }
 
     /// The 32-byte digest of everything fed so far.
     pub const fn finalize(&self) -> [u8; 32] {
-        let mut block_words = words(&self.block);
+        let mut block_words = self.block;
         let mut cv = self.chunk_cv;
         let mut counter = self.chunk_counter;
         let mut block_len = self.block_len as u32;

@@ -4,11 +4,14 @@
 //! - `key`: building a full key (one allocation) vs `format!` of the same string;
 //! - `encode`: envelope header + JSON payload in one buffer vs `serde_json::to_vec`;
 //! - `decode`: envelope check + JSON decode vs `serde_json::from_slice`;
-//! - `roundtrip`: encode then decode, both ways (the envelope's overhead on the pair).
+//! - `roundtrip`: encode then decode, both ways (the envelope's overhead on the pair);
+//! - then the same three pairs measured in alternating batches (medians), printed as
+//!   `interleaved ...: overhead N%`: the robust figure on a busy machine.
 //!
 //! `cargo bench -p cache-version-core --bench cache -- --warm-up-time 1 --measurement-time 3`
 
 use std::hint::black_box;
+use std::time::Instant;
 
 use cache_version_core::{Body, Cache, CacheVersion, Field, MemoryStore, Named, Shape, Ty};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -122,5 +125,92 @@ fn benches(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(cache_benches, benches);
+/// Per-operation medians of A and B measured in alternating batches, so a noisy machine
+/// (other builds, CPU steal) slows both alike; criterion measures one after the other.
+fn interleaved<A: Fn(), B: Fn()>(a: A, b: B) -> (f64, f64) {
+    const BATCH: u32 = 64;
+    const ROUNDS: usize = 1500;
+    let time = |f: &dyn Fn()| {
+        let t = Instant::now();
+        for _ in 0..BATCH {
+            f();
+        }
+        t.elapsed().as_nanos() as f64 / f64::from(BATCH)
+    };
+    for _ in 0..50 {
+        time(&a);
+        time(&b);
+    }
+    let (mut ta, mut tb) = (Vec::with_capacity(ROUNDS), Vec::with_capacity(ROUNDS));
+    // A B B A: neither side always runs first.
+    for round in 0..ROUNDS {
+        if round % 2 == 0 {
+            ta.push(time(&a));
+            tb.push(time(&b));
+        } else {
+            tb.push(time(&b));
+            ta.push(time(&a));
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    (median(&mut ta), median(&mut tb))
+}
+
+fn summary(c: &mut Criterion) {
+    let _ = c;
+    let cache = Cache::builder(MemoryStore::new())
+        .namespace("prod")
+        .build()
+        .expect("valid config");
+    let handle = cache.model::<Profile>();
+    let value = profile();
+    let bare = serde_json::to_vec(&value).unwrap();
+    let stored = handle.encode_value(&value).unwrap();
+    let report = |what: &str, (a, b): (f64, f64)| {
+        println!(
+            "interleaved {what}: serde_json {a:.0} ns, envelope+json {b:.0} ns, overhead {:+.1}%",
+            (b / a - 1.0) * 100.0
+        );
+    };
+    report(
+        "encode",
+        interleaved(
+            || {
+                black_box(serde_json::to_vec(black_box(&value)).unwrap());
+            },
+            || {
+                black_box(handle.encode_value(black_box(&value)).unwrap());
+            },
+        ),
+    );
+    report(
+        "decode",
+        interleaved(
+            || {
+                black_box(serde_json::from_slice::<Profile>(black_box(&bare)).unwrap());
+            },
+            || {
+                black_box(handle.decode_value(black_box(&stored)).unwrap());
+            },
+        ),
+    );
+    report(
+        "encode+decode",
+        interleaved(
+            || {
+                let bytes = serde_json::to_vec(black_box(&value)).unwrap();
+                black_box(serde_json::from_slice::<Profile>(&bytes).unwrap());
+            },
+            || {
+                let bytes = handle.encode_value(black_box(&value)).unwrap();
+                black_box(handle.decode_value(&bytes).unwrap());
+            },
+        ),
+    );
+}
+
+criterion_group!(cache_benches, benches, summary);
 criterion_main!(cache_benches);

@@ -215,7 +215,7 @@ impl Hasher {
             self.make_room();
             // Whole little-endian words when aligned (the common case: digests and most of
             // every template), single bytes otherwise.
-            if self.block_len % 4 == 0 && input.len() - i >= 4 {
+            if self.block_len & 3 == 0 && input.len() - i >= 4 {
                 let mut words = (input.len() - i) / 4;
                 let room = (BLOCK_LEN - self.block_len) / 4;
                 if words > room {

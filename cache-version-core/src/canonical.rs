@@ -5,7 +5,7 @@
 //! - `Display` for [`Shape`] (a type's *definition*, children of named types written as
 //!   references `Name@<version>`),
 //! - [`schema`], the whole schema of a type for people, lockfiles and CI diffs,
-//! - [`recompute`], which derives a version from printed definitions alone, with any BLAKE3,
+//! - [`recompute()`], which derives a version from printed definitions alone, with any BLAKE3,
 //! - [`verify`], which checks a shape tree against its own stored digests.
 //!
 //! Every byte written here decides whether users' caches stay warm across an upgrade of this

@@ -164,9 +164,28 @@ pub enum NameError {
 /// Whether `c` may appear in a namespace or model name.
 pub const fn is_name_char(c: char) -> bool {
     !matches!(c, ':' | '*' | '?' | '[' | ']' | '\\' | '{' | '}')
-        && !c.is_whitespace()
+        && !is_white_space(c)
         // Unicode category Cc (what `char::is_control` tests; that one is not `const`).
         && !matches!(c, '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}')
+}
+
+/// Unicode's `White_Space` property, what `char::is_whitespace` tests (spelled out because
+/// that method is not `const` on every toolchain this crate supports).
+const fn is_white_space(c: char) -> bool {
+    matches!(
+        c,
+        '\u{9}'..='\u{d}'
+            | ' '
+            | '\u{85}'
+            | '\u{a0}'
+            | '\u{1680}'
+            | '\u{2000}'..='\u{200a}'
+            | '\u{2028}'
+            | '\u{2029}'
+            | '\u{202f}'
+            | '\u{205f}'
+            | '\u{3000}'
+    )
 }
 
 /// The first forbidden character of `name` and its byte offset; `None` when `name` is valid
@@ -454,6 +473,15 @@ mod tests {
             assert!(validate_name(NameKind::Namespace, ok).is_ok(), "{ok}");
         }
         assert!(KeyPrefix::new("", "User", &kv("User", 1, ValueFormat::Raw)).is_err());
+    }
+
+    #[test]
+    fn white_space_matches_std() {
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            assert_eq!(is_white_space(c), c.is_whitespace(), "{c:?}");
+            let cc = matches!(c, '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}');
+            assert_eq!(cc, c.is_control(), "{c:?}");
+        }
     }
 
     #[test]

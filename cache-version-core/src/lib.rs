@@ -31,7 +31,7 @@
 //! The pieces:
 //! - [`CacheVersion`]: the trait, with `SHAPE` (a `const` [`Shape`] tree) and `VERSION`.
 //! - [`Shape`] and [`canonical`]: the canonical form (specified in `docs/canonical-form.md`),
-//!   [`canonical::schema`] for the whole readable schema, [`canonical::recompute`] to derive
+//!   [`canonical::schema`] for the whole readable schema, [`canonical::recompute()`] to derive
 //!   a version from printed text alone.
 //! - [`blake3`]: BLAKE3 as a `const fn`.
 //!
@@ -79,6 +79,7 @@ pub use key::{KeyPrefix, KeyVersion, NameError};
 pub use memory::{MemoryStore, MemoryStoreBuilder};
 pub use stats::{Stats, StatsSnapshot};
 pub use store::{ScanCursor, ScanPage, SetEntry, Store, StoreError, ValueAndTtl};
+
 
 /// `#[derive(CacheVersion)]`: see [`attributes`] for the attribute reference.
 #[cfg(feature = "derive")]

@@ -37,6 +37,8 @@
 //!
 //! # Features
 //! - `derive` (default): re-exports `#[derive(CacheVersion)]`.
+//! - `registry` (default): [`register!`] for the schema lockfile ([`lockfile`]), through
+//!   `inventory`.
 //! - `chrono04`, `time03`, `uuid1`, `serde_json1`, `rust_decimal1`, `url2`, `bytes1`,
 //!   `indexmap2`, `smallvec1`: impls for those crates' types, each describing what that crate's
 //!   serde impl writes.
@@ -79,6 +81,9 @@ pub use key::{KeyPrefix, KeyVersion, NameError};
 pub use memory::{MemoryStore, MemoryStoreBuilder};
 pub use stats::{Stats, StatsSnapshot};
 pub use store::{ScanCursor, ScanPage, SetEntry, Store, StoreError, ValueAndTtl};
+
+// The schema lockfile and its CI diff (`register!` needs the default feature `registry`).
+pub mod lockfile;
 
 
 /// `#[derive(CacheVersion)]`: see [`attributes`] for the attribute reference.

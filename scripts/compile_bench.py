@@ -14,6 +14,7 @@ Usage: python3 scripts/compile_bench.py [--rounds 5] [--clean-rounds 2]
 """
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -75,11 +76,16 @@ def make_crate(base: str, name: str, with_cv: bool) -> str:
     return d
 
 
-def build(crate: str, target: str) -> float:
+def build(crate: str, target: str) -> tuple:
+    """Wall seconds and CPU seconds (user + system of cargo and rustc) of one build."""
     env = dict(os.environ, CARGO_TARGET_DIR=target)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.monotonic()
     subprocess.run(["cargo", "build", "--quiet", "--offline"], cwd=crate, env=env, check=True)
-    return time.monotonic() - t
+    wall = time.monotonic() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def main():
@@ -110,10 +116,13 @@ def main():
             clean[k].append(build(crates[k], t))
             shutil.rmtree(t, ignore_errors=True)
     def report(label, data):
-        a, b = statistics.median(data["serde_only"]), statistics.median(data["with_cv"])
-        print(f"{label}: serde only {a:.2f}s, with CacheVersion {b:.2f}s, ratio {b / a:.3f} "
-              f"(runs: {[round(x, 2) for x in data['serde_only']]} vs "
-              f"{[round(x, 2) for x in data['with_cv']]})")
+        for i, unit in ((0, "wall"), (1, "CPU")):
+            xs = [r[i] for r in data["serde_only"]]
+            ys = [r[i] for r in data["with_cv"]]
+            a, b = statistics.median(xs), statistics.median(ys)
+            print(f"{label}, {unit}: serde only {a:.2f}s, with CacheVersion {b:.2f}s, "
+                  f"ratio {b / a:.3f} (runs: {[round(x, 2) for x in xs]} vs "
+                  f"{[round(y, 2) for y in ys]})")
     report(f"200 models, models crate only (median of {args.rounds})", inc)
     if args.clean_rounds:
         report(f"200 models, clean build with dependencies (median of {args.clean_rounds})", clean)

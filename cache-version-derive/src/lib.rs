@@ -10,6 +10,7 @@
 mod attr;
 mod bound;
 mod expand;
+mod hash;
 mod model;
 mod recursion;
 mod template;

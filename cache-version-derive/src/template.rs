@@ -13,10 +13,9 @@ pub const TEMPLATE_PREFIX: &[u8] = b"cache-version/1:";
 
 /// `BLAKE3(TEMPLATE_PREFIX ‖ template)`, at native speed.
 pub fn digest(template: &str) -> [u8; 32] {
-    let mut h = blake3::Hasher::new();
-    h.update(TEMPLATE_PREFIX);
-    h.update(template.as_bytes());
-    *h.finalize().as_bytes()
+    let mut input = TEMPLATE_PREFIX.to_vec();
+    input.extend_from_slice(template.as_bytes());
+    crate::hash::hash(&input)
 }
 
 fn is_bare(name: &str) -> bool {

@@ -1,4 +1,5 @@
 //! Cross-crate integration tests of cache-version (derive + core + redis). Unpublished.
 
 pub mod models;
+pub mod redis_harness;
 pub mod suite;

@@ -1,0 +1,626 @@
+//! Typed cache on `RedisStore` against raw `redis` commands, on one local server.
+//!
+//! ```text
+//! cargo run --release -p cache-version-examples --example redis_bench -- --redis redis://127.0.0.1:6379
+//! cargo run --release -p cache-version-examples --example redis_bench      # starts its own server
+//! ```
+//!
+//! Both sides use a `redis::aio::ConnectionManager` to the same server and move the same
+//! bytes: the typed side calls `ModelHandle::get`/`set`/`get_many`/`set_many` with a ~1 KB
+//! model (encode, envelope, key building, timeouts, counters included); the raw side sends
+//! `GET`/`SET … PX`/`MGET`/pipelined `SET`s of the bytes the typed side would write, under the
+//! same keys. Two more columns tell the layers apart: `store` sends the encoded bytes through
+//! `RedisStore` (this crate alone), `raw+json` adds `serde_json` by hand to the raw commands
+//! (what an application without this library writes). Rounds rotate which side goes first;
+//! the figures are medians over rounds, ratios are medians of per-round ratios. The machine's CPU steal during the run (from
+//! `/proc/stat`) is printed at the end: compare ratios from one run, not absolute numbers.
+//!
+//! Options: `--redis URL`, `--rounds N` (7), `--ops N` per measurement (20000),
+//! `--tasks N` concurrent tasks (16), `--batch N` keys per batch (100).
+//!
+//! `--cluster` measures instead how batches reach a local three-primary Redis Cluster
+//! (started by the test harness): `ClusterWrites::PerSlot` (one pipeline per hash slot),
+//! `ClusterWrites::PerKey` (one command per key) and `ClusterWrites::PerNode` (one pipeline
+//! per primary), for keys spread over all slots and for keys sharing one hash tag.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cache_version_core::envelope::HEADER_LEN;
+use cache_version_core::{Cache, CacheVersion, ModelHandle, SetEntry, Store};
+use cache_version_redis::redis::{self, aio::ConnectionManager};
+use cache_version_redis::RedisStore;
+use serde::{Deserialize, Serialize};
+
+/// A model of about 1 KB as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, CacheVersion)]
+struct Profile {
+    id: u64,
+    name: String,
+    email: String,
+    bio: String,
+    tags: Vec<String>,
+    scores: Vec<u32>,
+    active: bool,
+}
+
+fn profile(id: u64) -> Profile {
+    Profile {
+        id,
+        name: format!("User Number {id}"),
+        email: format!("user{id}@example.com"),
+        bio: "lorem ipsum dolor sit amet ".repeat(24),
+        tags: (0..12).map(|i| format!("tag-{i}")).collect(),
+        scores: (0..40).map(|i| i * 37 % 1000).collect(),
+        active: id.is_multiple_of(2),
+    }
+}
+
+struct Args {
+    url: Option<String>,
+    cluster: bool,
+    rounds: usize,
+    ops: usize,
+    tasks: usize,
+    batch: usize,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        url: None,
+        cluster: false,
+        rounds: 7,
+        ops: 20_000,
+        tasks: 16,
+        batch: 100,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        match flag.as_str() {
+            "--redis" => a.url = Some(value()),
+            "--cluster" => a.cluster = true,
+            "--rounds" => a.rounds = value().parse().expect("--rounds N"),
+            "--ops" => a.ops = value().parse().expect("--ops N"),
+            "--tasks" => a.tasks = value().parse().expect("--tasks N"),
+            "--batch" => a.batch = value().parse().expect("--batch N"),
+            other => panic!("unknown option {other}; see the file's header"),
+        }
+    }
+    a.tasks = a.tasks.max(1);
+    a.batch = a.batch.clamp(1, KEYS as usize);
+    a
+}
+
+/// CPU time counters of `/proc/stat` (user+nice, system, idle+iowait, steal, total).
+#[derive(Clone, Copy, Default)]
+struct Cpu {
+    user: u64,
+    system: u64,
+    idle: u64,
+    steal: u64,
+    total: u64,
+}
+
+fn cpu() -> Option<Cpu> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next()?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let get = |i: usize| v.get(i).copied().unwrap_or(0);
+    Some(Cpu {
+        user: get(0) + get(1),
+        system: get(2) + get(5) + get(6),
+        idle: get(3) + get(4),
+        steal: get(7),
+        total: v.iter().take(8).sum(),
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Work {
+    Get,
+    Set,
+    GetMany,
+    SetMany,
+}
+
+impl Work {
+    const ALL: [Work; 4] = [Work::Get, Work::Set, Work::GetMany, Work::SetMany];
+
+    fn label(self, batch: usize) -> String {
+        match self {
+            Work::Get => "get (1 key)".into(),
+            Work::Set => "set (1 key)".into(),
+            Work::GetMany => format!("get_many ({batch} keys) / MGET"),
+            Work::SetMany => format!("set_many ({batch} keys) / pipelined SET"),
+        }
+    }
+}
+
+/// Who sends the operations.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Side {
+    /// The typed cache (`ModelHandle`) on `RedisStore`: codec, envelope, keys, counters.
+    Typed,
+    /// `RedisStore` through the `Store` trait, with the encoded bytes: this crate alone.
+    Store,
+    /// Raw `redis` commands on a `ConnectionManager`.
+    Raw,
+    /// Raw commands plus `serde_json` by hand (what an application without this library
+    /// would write): decode after `GET`/`MGET`, encode before `SET`.
+    RawJson,
+}
+
+const KEYS: u64 = 1000;
+const TTL: Duration = Duration::from_secs(600);
+
+/// One key: logical key, full key, the stored (enveloped) bytes, the model.
+type Row = (String, Vec<u8>, Vec<u8>, Profile);
+
+struct Bench {
+    users: ModelHandle<Profile, RedisStore>,
+    store: RedisStore,
+    raw: ConnectionManager,
+    /// `(logical key, full key, encoded value, model)` per key.
+    data: Arc<Vec<Row>>,
+    /// The same as store entries and full keys, so batches are slices (no copies).
+    entries: Arc<Vec<SetEntry>>,
+    full_keys: Arc<Vec<Vec<u8>>>,
+    batch: usize,
+}
+
+impl Bench {
+    /// Runs `ops` key operations of `work` on `tasks` tasks; returns key operations per second.
+    async fn run(&self, work: Work, side: Side, ops: usize, tasks: usize) -> f64 {
+        let per_call = match work {
+            Work::Get | Work::Set => 1,
+            Work::GetMany | Work::SetMany => self.batch,
+        };
+        let calls_per_task = (ops / per_call / tasks).max(1);
+        let start = Instant::now();
+        let mut handles = Vec::with_capacity(tasks);
+        for t in 0..tasks {
+            let users = self.users.clone();
+            let store = self.store.clone();
+            let mut raw = self.raw.clone();
+            let data = self.data.clone();
+            let entries = self.entries.clone();
+            let full_keys = self.full_keys.clone();
+            let batch = self.batch;
+            handles.push(tokio::spawn(async move {
+                let n = data.len();
+                for c in 0..calls_per_task {
+                    // Batches are contiguous windows of the keys (no wrap-around).
+                    let base = (t * 7919 + c * per_call) % (n - per_call + 1);
+                    match (work, side) {
+                        (Work::Get, Side::Typed) => {
+                            let v = users.get(&data[base].0).await.unwrap();
+                            assert!(v.is_some());
+                        }
+                        (Work::Get, Side::Store) => {
+                            let v = store.get(&data[base].1).await.unwrap();
+                            assert!(v.is_some());
+                        }
+                        (Work::Get, Side::RawJson) => {
+                            let v: Option<Vec<u8>> = redis::cmd("GET")
+                                .arg(&data[base].1)
+                                .query_async(&mut raw)
+                                .await
+                                .unwrap();
+                            let p: Profile =
+                                serde_json::from_slice(&v.unwrap()[HEADER_LEN..]).unwrap();
+                            std::hint::black_box(p);
+                        }
+                        (Work::Get, Side::Raw) => {
+                            let v: Option<Vec<u8>> = redis::cmd("GET")
+                                .arg(&data[base].1)
+                                .query_async(&mut raw)
+                                .await
+                                .unwrap();
+                            assert!(v.is_some());
+                        }
+                        (Work::Set, Side::Typed) => {
+                            users.set(&data[base].0, &data[base].3).await.unwrap();
+                        }
+                        (Work::Set, Side::Store) => {
+                            let (_, key, value, _) = &data[base];
+                            store.set(key, value, Some(TTL)).await.unwrap();
+                        }
+                        (Work::Set, Side::RawJson) => {
+                            let (_, key, stored, p) = &data[base];
+                            let mut value = stored[..HEADER_LEN].to_vec();
+                            serde_json::to_writer(&mut value, p).unwrap();
+                            redis::cmd("SET")
+                                .arg(key)
+                                .arg(value)
+                                .arg("PX")
+                                .arg(TTL.as_millis() as u64)
+                                .query_async::<()>(&mut raw)
+                                .await
+                                .unwrap();
+                        }
+                        (Work::Set, Side::Raw) => {
+                            let (_, key, value, _) = &data[base];
+                            redis::cmd("SET")
+                                .arg(key)
+                                .arg(value)
+                                .arg("PX")
+                                .arg(TTL.as_millis() as u64)
+                                .query_async::<()>(&mut raw)
+                                .await
+                                .unwrap();
+                        }
+                        (Work::GetMany, Side::Typed) => {
+                            let keys: Vec<&str> =
+                                (0..batch).map(|i| data[base + i].0.as_str()).collect();
+                            let v = users.get_many(&keys).await.unwrap();
+                            assert!(v.iter().all(Option::is_some));
+                        }
+                        (Work::GetMany, Side::Store) => {
+                            let v = store
+                                .get_many(&full_keys[base..base + batch])
+                                .await
+                                .unwrap();
+                            assert!(v.iter().all(Option::is_some));
+                        }
+                        (Work::GetMany, Side::RawJson) => {
+                            let mut cmd = redis::cmd("MGET");
+                            for i in 0..batch {
+                                cmd.arg(&data[base + i].1);
+                            }
+                            let v: Vec<Option<Vec<u8>>> = cmd.query_async(&mut raw).await.unwrap();
+                            let ps: Vec<Profile> = v
+                                .iter()
+                                .map(|b| {
+                                    serde_json::from_slice(&b.as_ref().unwrap()[HEADER_LEN..])
+                                        .unwrap()
+                                })
+                                .collect();
+                            std::hint::black_box(ps);
+                        }
+                        (Work::GetMany, Side::Raw) => {
+                            let mut cmd = redis::cmd("MGET");
+                            for i in 0..batch {
+                                cmd.arg(&data[base + i].1);
+                            }
+                            let v: Vec<Option<Vec<u8>>> = cmd.query_async(&mut raw).await.unwrap();
+                            assert!(v.iter().all(Option::is_some));
+                        }
+                        (Work::SetMany, Side::Typed) => {
+                            users
+                                .set_many((0..batch).map(|i| {
+                                    let d = &data[base + i];
+                                    (d.0.as_str(), &d.3)
+                                }))
+                                .await
+                                .unwrap();
+                        }
+                        (Work::SetMany, Side::Store) => {
+                            store.set_many(&entries[base..base + batch]).await.unwrap();
+                        }
+                        (Work::SetMany, Side::RawJson) => {
+                            let mut pipe = redis::pipe();
+                            for i in 0..batch {
+                                let (_, key, stored, p) = &data[base + i];
+                                let mut value = stored[..HEADER_LEN].to_vec();
+                                serde_json::to_writer(&mut value, p).unwrap();
+                                pipe.cmd("SET")
+                                    .arg(key)
+                                    .arg(value)
+                                    .arg("PX")
+                                    .arg(TTL.as_millis() as u64)
+                                    .ignore();
+                            }
+                            pipe.query_async::<()>(&mut raw).await.unwrap();
+                        }
+                        (Work::SetMany, Side::Raw) => {
+                            let mut pipe = redis::pipe();
+                            for i in 0..batch {
+                                let (_, key, value, _) = &data[base + i];
+                                pipe.cmd("SET")
+                                    .arg(key)
+                                    .arg(value)
+                                    .arg("PX")
+                                    .arg(TTL.as_millis() as u64)
+                                    .ignore();
+                            }
+                            pipe.query_async::<()>(&mut raw).await.unwrap();
+                        }
+                    }
+                }
+            }));
+        }
+        for h in handles {
+            h.await.expect("bench task");
+        }
+        (calls_per_task * tasks * per_call) as f64 / start.elapsed().as_secs_f64()
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let a = args();
+    if a.cluster {
+        return cluster_writes(&a).await;
+    }
+    // Without --redis, a server of our own (stopped when this program ends).
+    let own_server;
+    let url = match &a.url {
+        Some(u) => u.clone(),
+        None => {
+            own_server = cache_version_tests::redis_harness::RedisServer::start();
+            println!("started redis-server on {}", own_server.url());
+            own_server.url()
+        }
+    };
+    let store = RedisStore::builder(url.clone())
+        .response_timeout(Duration::from_secs(5))
+        .build()
+        .await?;
+    let cache = Cache::builder(store.clone())
+        .namespace("bench")
+        .default_ttl(TTL)
+        .ttl_jitter(0.0)
+        .timeout(Duration::from_secs(5))
+        .build()?;
+    let users = cache.model::<Profile>();
+    let raw = ConnectionManager::new(redis::Client::open(url.as_str())?).await?;
+    let data: Vec<Row> = (0..KEYS)
+        .map(|i| {
+            let logical = format!("p{i}");
+            let p = profile(i);
+            let key = users.key(&logical).expect("key");
+            let value = users.encode_value(&p).expect("encode");
+            (logical, key, value, p)
+        })
+        .collect();
+    let json_len = data[0].2.len() - HEADER_LEN;
+    println!(
+        "model: {json_len} bytes of JSON, {} bytes stored with the envelope; {} keys; {} tasks; \
+         {} key operations per measurement; {} rounds",
+        data[0].2.len(),
+        KEYS,
+        a.tasks,
+        a.ops,
+        a.rounds
+    );
+    let entries = data
+        .iter()
+        .map(|(_, key, value, _)| SetEntry {
+            key: key.clone(),
+            value: value.clone(),
+            ttl: Some(TTL),
+        })
+        .collect();
+    let full_keys = data.iter().map(|d| d.1.clone()).collect();
+    let bench = Bench {
+        users,
+        store,
+        entries: Arc::new(entries),
+        full_keys: Arc::new(full_keys),
+        raw,
+        data: Arc::new(data),
+        batch: a.batch,
+    };
+    // Populate and warm up both paths.
+    for side in [Side::Typed, Side::Store, Side::Raw, Side::RawJson] {
+        bench.run(Work::SetMany, side, KEYS as usize, 1).await;
+        bench.run(Work::Get, side, 2000, a.tasks).await;
+    }
+
+    let before = cpu();
+    let started = Instant::now();
+    // results[work][side]: key ops/s per round.
+    let mut results = vec![[vec![], vec![], vec![], vec![]]; Work::ALL.len()];
+    let sides = [Side::Typed, Side::Store, Side::Raw, Side::RawJson];
+    for round in 0..a.rounds {
+        for (w, work) in Work::ALL.iter().enumerate() {
+            // Rotate which side goes first.
+            for k in 0..sides.len() {
+                let i = (round + k) % sides.len();
+                let r = bench.run(*work, sides[i], a.ops, a.tasks).await;
+                results[w][i].push(r);
+            }
+        }
+        eprint!("round {}/{} done\r", round + 1, a.rounds);
+    }
+    let elapsed = started.elapsed();
+    let after = cpu();
+    eprintln!();
+
+    println!(
+        "\n{:<38} {:>9} {:>9} {:>9} {:>9} | {:>10} {:>10} {:>10}",
+        "key ops/s, median of rounds",
+        "typed",
+        "store",
+        "raw",
+        "raw+json",
+        "typed/raw",
+        "store/raw",
+        "typed/r+j"
+    );
+    for (w, work) in Work::ALL.iter().enumerate() {
+        let [typed, store, raw, raw_json] = &results[w];
+        let m = |v: &Vec<f64>| median(v.clone());
+        // The ratio per round (same conditions), then its median and range.
+        let per_round = |side: &Vec<f64>, base: &Vec<f64>| -> (f64, f64, f64) {
+            let r: Vec<f64> = side.iter().zip(base).map(|(x, y)| x / y).collect();
+            let lo = r.iter().copied().fold(f64::MAX, f64::min);
+            let hi = r.iter().copied().fold(f64::MIN, f64::max);
+            (median(r), lo, hi)
+        };
+        let ratios = [
+            per_round(typed, raw),
+            per_round(store, raw),
+            per_round(typed, raw_json),
+        ];
+        println!(
+            "{:<38} {:>9.0} {:>9.0} {:>9.0} {:>9.0} | {:>10} {:>10} {:>10}",
+            work.label(a.batch),
+            m(typed),
+            m(store),
+            m(raw),
+            m(raw_json),
+            format!("{:.3}", ratios[0].0),
+            format!("{:.3}", ratios[1].0),
+            format!("{:.3}", ratios[2].0),
+        );
+        println!(
+            "{:<38} {:>9} {:>9} {:>9} {:>9} | {:>10} {:>10} {:>10}",
+            "  (range of per-round ratios)",
+            "",
+            "",
+            "",
+            "",
+            format!("{:.2}-{:.2}", ratios[0].1, ratios[0].2),
+            format!("{:.2}-{:.2}", ratios[1].1, ratios[1].2),
+            format!("{:.2}-{:.2}", ratios[2].1, ratios[2].2),
+        );
+    }
+    // Where the typed side's extra time goes: the codec and envelope alone, one thread.
+    let (p, bytes) = (&bench.data[0].3, &bench.data[0].2);
+    let n = 20_000;
+    let t = Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(bench.users.encode_value(std::hint::black_box(p)).unwrap());
+    }
+    let enc = t.elapsed().as_secs_f64() * 1e6 / n as f64;
+    let t = Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(
+            bench
+                .users
+                .decode_value(std::hint::black_box(bytes))
+                .unwrap(),
+        );
+    }
+    let dec = t.elapsed().as_secs_f64() * 1e6 / n as f64;
+    println!(
+        "\ncodec + envelope alone (one thread): encode_value {enc:.2} µs, decode_value {dec:.2} µs \
+         per {}-byte value",
+        bytes.len()
+    );
+    if let (Some(b), Some(e)) = (before, after) {
+        let total = (e.total - b.total).max(1) as f64;
+        let pct = |x: u64| 100.0 * x as f64 / total;
+        println!(
+            "\nCPU during the {:.1} s run (all cores, /proc/stat): user {:.1}%, system {:.1}%, \
+             idle {:.1}%, steal {:.1}%",
+            elapsed.as_secs_f64(),
+            pct(e.user - b.user),
+            pct(e.system - b.system),
+            pct(e.idle - b.idle),
+            pct(e.steal - b.steal)
+        );
+    }
+    Ok(())
+}
+
+/// `--cluster`: `set_many`/`delete_many` (and `get_many`, for reference) on a local cluster,
+/// per slot against per key.
+async fn cluster_writes(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    use cache_version_redis::ClusterWrites;
+    let cluster = cache_version_tests::redis_harness::RedisCluster::start(3);
+    println!("started a 3-primary cluster: {:?}", cluster.urls());
+    let modes = [
+        ClusterWrites::PerSlot,
+        ClusterWrites::PerKey,
+        ClusterWrites::PerNode,
+    ];
+    let mut stores = Vec::new();
+    for mode in modes {
+        stores.push(
+            RedisStore::cluster_builder(cluster.urls())
+                .cluster_writes(mode)
+                .response_timeout(Duration::from_secs(5))
+                .build()
+                .await?,
+        );
+    }
+    let value = vec![7u8; 1024];
+    let batches: Vec<(&str, Vec<SetEntry>)> = ["spread", "tagged"]
+        .into_iter()
+        .map(|kind| {
+            let entries = (0..a.batch)
+                .map(|i| SetEntry {
+                    key: match kind {
+                        "spread" => format!("bench:{i}").into_bytes(),
+                        _ => format!("bench:{{user:1}}:{i}").into_bytes(),
+                    },
+                    value: value.clone(),
+                    ttl: Some(TTL),
+                })
+                .collect();
+            (kind, entries)
+        })
+        .collect();
+    let calls = (a.ops / a.batch).max(1);
+    println!(
+        "{} keys of 1 KB per batch, {calls} batches per measurement, {} tasks, {} rounds",
+        a.batch, a.tasks, a.rounds
+    );
+    println!(
+        "\n{:<28} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "batches/s, median", "per slot", "per key", "per node", "slot/key", "node/key"
+    );
+    for (kind, entries) in &batches {
+        let keys: Vec<Vec<u8>> = entries.iter().map(|e| e.key.clone()).collect();
+        for op in ["set_many", "delete_many", "get_many"] {
+            let mut figures = [vec![], vec![], vec![]];
+            for round in 0..a.rounds {
+                for k in 0..modes.len() {
+                    let i = (round + k) % modes.len();
+                    let store = stores[i].clone();
+                    if op == "get_many" || op == "delete_many" {
+                        store.set_many(entries).await?;
+                    }
+                    let per_task = (calls / a.tasks).max(1);
+                    let start = Instant::now();
+                    let mut handles = Vec::new();
+                    for _ in 0..a.tasks {
+                        let (store, entries, keys) = (store.clone(), entries.clone(), keys.clone());
+                        handles.push(tokio::spawn(async move {
+                            for _ in 0..per_task {
+                                match op {
+                                    "set_many" => store.set_many(&entries).await.map(|_| ()),
+                                    "delete_many" => store.delete_many(&keys).await.map(|_| ()),
+                                    _ => store.get_many(&keys).await.map(|_| ()),
+                                }
+                                .unwrap();
+                            }
+                        }));
+                    }
+                    for h in handles {
+                        h.await?;
+                    }
+                    figures[i].push((per_task * a.tasks) as f64 / start.elapsed().as_secs_f64());
+                }
+            }
+            let [slot, key, node] = figures.map(median);
+            println!(
+                "{:<28} {:>10.0} {:>10.0} {:>10.0} {:>10.2} {:>10.2}",
+                format!("{op} ({kind})"),
+                slot,
+                key,
+                node,
+                slot / key,
+                node / key
+            );
+        }
+    }
+    Ok(())
+}

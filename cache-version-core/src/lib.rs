@@ -85,7 +85,6 @@ pub use store::{ScanCursor, ScanPage, SetEntry, Store, StoreError, ValueAndTtl};
 // The schema lockfile and its CI diff (`register!` needs the default feature `registry`).
 pub mod lockfile;
 
-
 /// `#[derive(CacheVersion)]`: see [`attributes`] for the attribute reference.
 #[cfg(feature = "derive")]
 pub use cache_version_derive::CacheVersion;

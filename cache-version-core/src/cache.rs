@@ -74,6 +74,7 @@ use crate::error::{CacheError, ConfigError, DecodeError};
 use crate::key::{
     display_key, validate_name, KeyPrefix, KeyVersion, NameError, NameKind, ValueFormat,
 };
+use crate::rollout::Rollout;
 use crate::stats::{Counters, Event, Registry, Stats, StatsSnapshot};
 use crate::store::{SetEntry, Store, StoreError};
 use crate::{CacheVersion, Shape, Version};
@@ -260,14 +261,14 @@ impl<S: Store, C: Codec> CacheBuilder<S, C> {
 /// A typed cache over a [`Store`]: the namespace, the codec and the policies. Cheap to clone.
 /// Get a handle per model with [`Cache::model`].
 pub struct Cache<S: Store, C: Codec = JsonCodec> {
-    shared: Arc<Shared<S, C>>,
+    pub(crate) shared: Arc<Shared<S, C>>,
 }
 
-struct Shared<S, C> {
-    store: S,
-    codec: C,
-    config: CacheConfig,
-    stats: Registry,
+pub(crate) struct Shared<S, C> {
+    pub(crate) store: S,
+    pub(crate) codec: C,
+    pub(crate) config: CacheConfig,
+    pub(crate) stats: Registry,
     /// In-flight loads of `get_or_load`, by full key; each value is an
     /// `Arc<watch::Sender<Option<FlightResult<T>>>>` for the handle's `T`.
     flights: Mutex<HashMap<Vec<u8>, Arc<dyn Any + Send + Sync>>>,
@@ -360,6 +361,7 @@ impl<S: Store, C: Codec> Cache<S, C> {
             inner: Arc::new(ModelInner {
                 cache: self.clone(),
                 cfg,
+                rollout: None,
                 _t: PhantomData,
             }),
         })
@@ -391,7 +393,7 @@ impl<S: Store, C: Codec> Cache<S, C> {
     }
 
     /// Runs a store operation within the timeout.
-    async fn timed<R>(
+    pub(crate) async fn timed<R>(
         &self,
         op: impl Future<Output = Result<R, StoreError>>,
     ) -> Result<R, StoreError> {
@@ -435,27 +437,35 @@ fn random_unit() -> f64 {
 
 /// The per-handle settings and state. Extended by the rolling-deploy tools.
 #[derive(Clone)]
-struct ModelConfig {
-    name: Arc<str>,
-    version: Version,
-    key_version: KeyVersion,
-    version_hex: Arc<str>,
-    prefix: KeyPrefix,
-    expected: Expected,
-    default_ttl: Option<Duration>,
-    counters: Arc<Counters>,
+pub(crate) struct ModelConfig {
+    pub(crate) name: Arc<str>,
+    pub(crate) version: Version,
+    pub(crate) key_version: KeyVersion,
+    pub(crate) version_hex: Arc<str>,
+    pub(crate) prefix: KeyPrefix,
+    pub(crate) expected: Expected,
+    pub(crate) default_ttl: Option<Duration>,
+    pub(crate) counters: Arc<Counters>,
 }
 
-struct ModelInner<T, S: Store, C: Codec> {
-    cache: Cache<S, C>,
-    cfg: ModelConfig,
-    _t: PhantomData<fn() -> T>,
+pub(crate) struct ModelInner<T, S: Store, C: Codec> {
+    pub(crate) cache: Cache<S, C>,
+    pub(crate) cfg: ModelConfig,
+    /// Older versions registered by the rolling-deploy tools ([`crate::rollout`]); `None`
+    /// (the common case) keeps `get`/`set`/`delete` to one key and one branch.
+    pub(crate) rollout: Option<Arc<Rollout<T, C>>>,
+    pub(crate) _t: PhantomData<fn() -> T>,
 }
 
 /// The typed cache of one model: `get`, `set`, `delete`, batches and single-flight
 /// `get_or_load`, under the keys of `T`'s version. Cheap to clone; create it once and share it.
+///
+/// The rolling-deploy tools ([`crate::rollout`]) extend a handle with older versions of the
+/// model: [`ModelHandle::migrate_from`] (reads fall back to older versions),
+/// [`ModelHandle::dual_write_to`] (writes also go to an older version), deletes across every
+/// registered version, and the [`ModelHandle::sweep`] job over old keys.
 pub struct ModelHandle<T, S: Store, C: Codec = JsonCodec> {
-    inner: Arc<ModelInner<T, S, C>>,
+    pub(crate) inner: Arc<ModelInner<T, S, C>>,
 }
 
 impl<T, S: Store, C: Codec> Clone for ModelHandle<T, S, C> {
@@ -481,6 +491,9 @@ type FlightTx<T> = watch::Sender<Option<Result<T, SharedError>>>;
 /// What a read found.
 enum Read<T> {
     Hit(T),
+    /// The key holds no value; not counted yet (`resolve_absent` decides whether an older
+    /// version serves it or it is a miss).
+    Absent,
     /// A miss; `unavailable` when the store failed (fail-open).
     Miss {
         unavailable: bool,
@@ -537,6 +550,7 @@ where
             inner: Arc::new(ModelInner {
                 cache: self.inner.cache.clone(),
                 cfg,
+                rollout: self.inner.rollout.clone(),
                 _t: PhantomData,
             }),
         }
@@ -583,7 +597,7 @@ where
         async {
             Ok(match self.read(logical, &full).await? {
                 Read::Hit(v) => Some(v),
-                Read::Miss { .. } => None,
+                Read::Miss { .. } | Read::Absent => None,
             })
         }
         .instrument(self.span("get"))
@@ -591,6 +605,11 @@ where
     }
 
     /// Writes a value with the handle's default TTL (jittered).
+    ///
+    /// With [`ModelHandle::dual_write_to`] registered and on, the value is also written,
+    /// converted, under each of those older versions with the same TTL (one store call), so
+    /// instances of the older build keep reading fresh values; an older version the value
+    /// cannot be converted or encoded for has its key deleted instead (logged).
     pub async fn set(&self, key: impl AsRef<[u8]>, value: &T) -> Result<(), CacheError> {
         let ttl = self.inner.cfg.default_ttl;
         self.write(key.as_ref(), value, ttl).await
@@ -608,12 +627,30 @@ where
 
     /// Deletes a value; `true` when it existed. Under fail-open a store failure is `Ok(false)`
     /// (logged and counted).
+    ///
+    /// With older versions registered ([`ModelHandle::migrate_from`],
+    /// [`ModelHandle::dual_write_to`]) the key is deleted in the current version and in every
+    /// registered one, in one store call, so no older build keeps serving a stale entry; the
+    /// result is then `true` when any of them existed.
     pub async fn delete(&self, key: impl AsRef<[u8]>) -> Result<bool, CacheError> {
         let logical = key.as_ref();
         let full = self.full_key(logical)?;
         let cache = &self.inner.cache;
         async {
-            match cache.timed(cache.shared.store.delete(&full)).await {
+            let deleted = match self.inner.rollout.as_deref() {
+                None => cache.timed(cache.shared.store.delete(&full)).await,
+                // Every registered version of the key, in one call.
+                Some(rollout) => {
+                    let mut keys = Vec::with_capacity(1 + rollout.versions().len());
+                    rollout.push_old_keys(logical, &mut keys);
+                    keys.push(full);
+                    cache
+                        .timed(cache.shared.store.delete_many(&keys))
+                        .await
+                        .map(|n| n > 0)
+                }
+            };
+            match deleted {
                 Ok(existed) => Ok(existed),
                 Err(e) => self.store_failed(logical, e, false).map(|()| false),
             }
@@ -624,7 +661,8 @@ where
 
     /// Reads many values in one store call; one slot per key, in order. Under fail-open an
     /// unreadable value is a `None` in its slot and a store failure makes every slot `None`;
-    /// under fail-closed either fails the whole call.
+    /// under fail-closed either fails the whole call. With migrations registered, each missing
+    /// slot falls back to the older versions as in [`ModelHandle::get`] (key by key).
     pub async fn get_many<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<Vec<Option<T>>, CacheError> {
         let full: Vec<Vec<u8>> = keys
             .iter()
@@ -648,6 +686,10 @@ where
             for ((k, f), v) in keys.iter().zip(&full).zip(values) {
                 out.push(match self.finish_read(k.as_ref(), f, v).await? {
                     Read::Hit(v) => Some(v),
+                    Read::Absent => match self.resolve_absent(k.as_ref()).await {
+                        Read::Hit(v) => Some(v),
+                        _ => None,
+                    },
                     Read::Miss { .. } => None,
                 });
             }
@@ -657,7 +699,8 @@ where
         .await
     }
 
-    /// Writes many values in one store call, each with the default TTL (jittered per entry).
+    /// Writes many values in one store call, each with the default TTL (jittered per entry),
+    /// and with dual-write on, each value's older versions too (see [`ModelHandle::set`]).
     pub async fn set_many<K, V, I>(&self, entries: I) -> Result<(), CacheError>
     where
         K: AsRef<[u8]>,
@@ -665,27 +708,39 @@ where
         I: IntoIterator<Item = (K, V)>,
     {
         let ttl = self.inner.cfg.default_ttl;
+        let dual = self.dual_write();
         let mut batch = Vec::new();
+        let mut stale = Vec::new();
         let mut first_key = None;
+        let mut n = 0;
         for (k, v) in entries {
             let logical = k.as_ref();
             if first_key.is_none() {
                 first_key = Some(logical.to_vec());
             }
+            let ttl = ttl.map(|t| self.inner.cache.jittered(t));
             batch.push(SetEntry {
                 key: self.full_key(logical)?,
                 value: self.encode_checked(logical, v.borrow())?,
-                ttl: ttl.map(|t| self.inner.cache.jittered(t)),
+                ttl,
             });
+            n += 1;
+            if let Some(rollout) = dual {
+                rollout.push_dual_writes(self, logical, v.borrow(), ttl, &mut batch, &mut stale);
+            }
         }
         if batch.is_empty() {
             return Ok(());
         }
         let cache = &self.inner.cache;
-        let n = batch.len();
         async {
             match cache.timed(cache.shared.store.set_many(&batch)).await {
-                Ok(()) => Ok(()),
+                Ok(()) => {
+                    if let Some(rollout) = dual {
+                        rollout.delete_stale(self, &stale).await;
+                    }
+                    Ok(())
+                }
                 Err(e) => {
                     let key = batch_label(first_key.as_deref().unwrap_or_default(), n);
                     self.store_failed_labeled(key, e, false)
@@ -696,14 +751,20 @@ where
         .await
     }
 
-    /// Deletes many values in one store call; returns how many existed.
+    /// Deletes many values in one store call; returns how many existed. With older versions
+    /// registered, every registered version of each key is deleted too (and counted).
     pub async fn delete_many<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<u64, CacheError> {
-        let full: Vec<Vec<u8>> = keys
+        let mut full: Vec<Vec<u8>> = keys
             .iter()
             .map(|k| self.full_key(k.as_ref()))
             .collect::<Result<_, _>>()?;
         if full.is_empty() {
             return Ok(0);
+        }
+        if let Some(rollout) = self.inner.rollout.as_deref() {
+            for k in keys {
+                rollout.push_old_keys(k.as_ref(), &mut full);
+            }
         }
         let cache = &self.inner.cache;
         async {
@@ -744,6 +805,7 @@ where
             let unavailable = match self.read(logical, &full).await? {
                 Read::Hit(v) => return Ok(v),
                 Read::Miss { unavailable } => unavailable,
+                Read::Absent => false,
             };
             let mut loader = Some(loader);
             loop {
@@ -774,7 +836,7 @@ where
         .await
     }
 
-    fn envelope(&self) -> bool {
+    pub(crate) fn envelope(&self) -> bool {
         self.inner.cache.shared.config.envelope
     }
 
@@ -800,7 +862,7 @@ where
         Ok(self.inner.cfg.prefix.key(logical))
     }
 
-    fn encode_checked(&self, logical: &[u8], value: &T) -> Result<Vec<u8>, CacheError> {
+    pub(crate) fn encode_checked(&self, logical: &[u8], value: &T) -> Result<Vec<u8>, CacheError> {
         let bytes = self
             .encode_value(value)
             .map_err(|source| CacheError::Encode {
@@ -823,11 +885,34 @@ where
     async fn read(&self, logical: &[u8], full: &[u8]) -> Result<Read<T>, CacheError> {
         let cache = &self.inner.cache;
         match cache.timed(cache.shared.store.get(full)).await {
-            Ok(v) => self.finish_read(logical, full, v).await,
+            Ok(v) => match self.finish_read(logical, full, v).await? {
+                Read::Absent => Ok(self.resolve_absent(logical).await),
+                read => Ok(read),
+            },
             Err(e) => self
                 .store_failed(logical, e, true)
                 .map(|()| Read::Miss { unavailable: true }),
         }
+    }
+
+    /// Resolves an absent value: served from an older version when migrations are registered
+    /// (counted there as a fallback hit), else counted as a miss. Never returns `Absent`.
+    async fn resolve_absent(&self, logical: &[u8]) -> Read<T> {
+        if let Some(rollout) = self.inner.rollout.as_deref() {
+            if let Some(v) = rollout.fallback(self, logical).await {
+                return Read::Hit(v);
+            }
+        }
+        self.inner.cfg.counters.record(Event::Miss);
+        Read::Miss { unavailable: false }
+    }
+
+    /// The rollout when dual-write is registered and on.
+    fn dual_write(&self) -> Option<&Rollout<T, C>> {
+        self.inner
+            .rollout
+            .as_deref()
+            .filter(|r| r.dual_write_active())
     }
 
     /// Classifies and counts what the store returned for one key.
@@ -839,8 +924,7 @@ where
     ) -> Result<Read<T>, CacheError> {
         let counters = &self.inner.cfg.counters;
         let Some(bytes) = value else {
-            counters.record(Event::Miss);
-            return Ok(Read::Miss { unavailable: false });
+            return Ok(Read::Absent);
         };
         let err = match self.decode_value(&bytes) {
             Ok(v) => {
@@ -942,10 +1026,29 @@ where
         let cache = &self.inner.cache;
         let ttl = ttl.map(|t| cache.jittered(t));
         async {
-            match cache
-                .timed(cache.shared.store.set(&full, &bytes, ttl))
-                .await
-            {
+            let written = match self.dual_write() {
+                None => {
+                    cache
+                        .timed(cache.shared.store.set(&full, &bytes, ttl))
+                        .await
+                }
+                // This version and the older ones in one store call.
+                Some(rollout) => {
+                    let mut batch = vec![SetEntry {
+                        key: full,
+                        value: bytes,
+                        ttl,
+                    }];
+                    let mut stale = Vec::new();
+                    rollout.push_dual_writes(self, logical, value, ttl, &mut batch, &mut stale);
+                    let r = cache.timed(cache.shared.store.set_many(&batch)).await;
+                    if r.is_ok() {
+                        rollout.delete_stale(self, &stale).await;
+                    }
+                    r
+                }
+            };
+            match written {
                 Ok(()) => Ok(()),
                 Err(e) => self.store_failed(logical, e, false),
             }

@@ -81,6 +81,9 @@ pub use key::{KeyPrefix, KeyVersion, NameError};
 pub use memory::{MemoryStore, MemoryStoreBuilder};
 pub use stats::{Stats, StatsSnapshot};
 pub use store::{ScanCursor, ScanPage, SetEntry, Store, StoreError, ValueAndTtl};
+// Rolling-deploy tools: migrations, dual-write, cross-version deletes, sweeps, version reports.
+pub mod rollout;
+pub use rollout::{RolloutError, Sweep, SweepReport, VersionReport};
 
 // The schema lockfile and its CI diff (`register!` needs the default feature `registry`).
 pub mod lockfile;

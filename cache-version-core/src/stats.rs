@@ -9,6 +9,13 @@
 //! | `cache_version_version_mismatch` | the envelope named another model, version, codec or format |
 //! | `cache_version_store_error` | the store failed or did not answer within the timeout |
 //! | `cache_version_load` | `get_or_load` called its loader |
+//! | `cache_version_fallback_hit` | a read missed this version's key and was served from an older version registered with `migrate_from` (counted instead of a hit or a miss) |
+//! | `cache_version_fallback_read` | a newer version's fallback read found and decoded an entry of this (older) version |
+//!
+//! So for one version, `hit + miss + fallback_hit` are the reads of handles of that version,
+//! and `fallback_read` the reads of its entries by handles of newer versions: together
+//! ([`Stats::reads`]) what says whether a version is still being read (see
+//! [`crate::rollout::VersionReport`]).
 //!
 //! Every metric has the labels `model` (the model name) and `version` (the 16-hex-digit key
 //! version). Counters are looked up in the installed recorder on each event, so a recorder
@@ -35,9 +42,13 @@ pub enum Event {
     StoreError,
     /// A loader was called.
     Load,
+    /// A read missed this version's key and was served from an older version.
+    FallbackHit,
+    /// A newer version's fallback read found and decoded an entry of this version.
+    FallbackRead,
 }
 
-const EVENTS: usize = 6;
+const EVENTS: usize = 8;
 
 impl Event {
     /// Every event.
@@ -48,6 +59,8 @@ impl Event {
         Event::VersionMismatch,
         Event::StoreError,
         Event::Load,
+        Event::FallbackHit,
+        Event::FallbackRead,
     ];
 
     /// The `metrics` counter name.
@@ -59,6 +72,8 @@ impl Event {
             Event::VersionMismatch => "cache_version_version_mismatch",
             Event::StoreError => "cache_version_store_error",
             Event::Load => "cache_version_load",
+            Event::FallbackHit => "cache_version_fallback_hit",
+            Event::FallbackRead => "cache_version_fallback_read",
         }
     }
 
@@ -70,6 +85,8 @@ impl Event {
             Event::VersionMismatch => 3,
             Event::StoreError => 4,
             Event::Load => 5,
+            Event::FallbackHit => 6,
+            Event::FallbackRead => 7,
         }
     }
 }
@@ -90,6 +107,10 @@ pub struct Stats {
     pub store_error: u64,
     /// Loader calls.
     pub load: u64,
+    /// Reads that missed this version's key and were served from an older version.
+    pub fallback_hit: u64,
+    /// Entries of this version read by a newer version's fallback.
+    pub fallback_read: u64,
 }
 
 impl Stats {
@@ -102,7 +123,25 @@ impl Stats {
             Event::VersionMismatch => self.version_mismatch,
             Event::StoreError => self.store_error,
             Event::Load => self.load,
+            Event::FallbackHit => self.fallback_hit,
+            Event::FallbackRead => self.fallback_read,
         }
+    }
+
+    /// Every read that involved this version: `hit + miss + fallback_hit` (reads by handles
+    /// of this version) plus `fallback_read` (its entries read by newer versions).
+    pub fn reads(&self) -> u64 {
+        self.hit + self.miss + self.fallback_hit + self.fallback_read
+    }
+
+    /// The counters of `self` minus those of `earlier` (saturating): what happened between
+    /// two snapshots.
+    pub fn since(&self, earlier: &Stats) -> Stats {
+        let mut s = Stats::default();
+        for e in Event::ALL {
+            s.set(e, self.get(e).saturating_sub(earlier.get(e)));
+        }
+        s
     }
 
     fn set(&mut self, event: Event, n: u64) {
@@ -113,6 +152,8 @@ impl Stats {
             Event::VersionMismatch => self.version_mismatch = n,
             Event::StoreError => self.store_error = n,
             Event::Load => self.load = n,
+            Event::FallbackHit => self.fallback_hit = n,
+            Event::FallbackRead => self.fallback_read = n,
         }
     }
 

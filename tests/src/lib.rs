@@ -2,4 +2,5 @@
 
 pub mod models;
 pub mod redis_harness;
+pub mod rollout;
 pub mod suite;

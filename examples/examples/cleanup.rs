@@ -53,12 +53,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let dry = users.cleanup().dry_run(true).run().await?;
     println!("dry run:     {dry:?}");
-    let report = users.cleanup().batch_size(25).rate_limit(10_000.0).run().await?;
+    let report = users
+        .cleanup()
+        .batch_size(25)
+        .rate_limit(10_000.0)
+        .run()
+        .await?;
     println!("cleanup:     {report:?}");
     println!("keys after:  {}", store.len());
 
     assert_eq!(report.deleted, 100, "every UserV1 key, nothing else");
-    assert_eq!(store.len(), 50 + 100, "current User keys and all Order keys remain");
+    assert_eq!(
+        store.len(),
+        50 + 100,
+        "current User keys and all Order keys remain"
+    );
     assert!(store.get(&users.key("0")?).await?.is_some());
     Ok(())
 }

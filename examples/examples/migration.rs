@@ -28,7 +28,9 @@ struct User {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    let cache = Cache::builder(MemoryStore::new())
+        .namespace("prod")
+        .build()?;
 
     // The old build wrote these before the deploy.
     let old_build = cache.model::<UserV1>();
@@ -39,7 +41,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         old_build.set(id.to_string(), &user).await?;
     }
-    println!("UserV1 key: {}", String::from_utf8_lossy(&old_build.key("1")?));
+    println!(
+        "UserV1 key: {}",
+        String::from_utf8_lossy(&old_build.key("1")?)
+    );
 
     // The new build registers how to read the old shape and how to write it back.
     let users = cache
@@ -75,7 +80,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // A delete by the new build removes the key in both versions (no stale old entry).
     users.delete("2").await?;
-    println!("old build reads 2 after the delete: {:?}", old_build.get("2").await?);
+    println!(
+        "old build reads 2 after the delete: {:?}",
+        old_build.get("2").await?
+    );
 
     let stats = users.stats();
     println!(

@@ -215,7 +215,7 @@
 //!         run: |
 //!           (cd base && CACHE_VERSION_LOCK=overwrite cargo test --test cache_versions)
 //!           (cd pr && CACHE_VERSION_LOCK=overwrite cargo test --test cache_versions)
-//!       # From crates.io; inside this repository: cargo install --path pr/cache-version-core
+//!       # From the registry; inside this repository: cargo install --path pr/cache-version-core
 //!       - run: cargo install cache-version-core --bin cache-version --locked
 //!       - name: Diff
 //!         id: diff

@@ -23,6 +23,9 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 N = 200
+# None: the core crate's default features (derive + the typed cache + registry); a list: a
+# models-only crate (`--models-only`: `default-features = false, features = ["derive"]`).
+CORE_FEATURES = None
 
 
 def models(with_cv: bool) -> str:
@@ -65,7 +68,10 @@ def make_crate(base: str, name: str, with_cv: bool) -> str:
     os.makedirs(os.path.join(d, "src"))
     deps = 'serde = { version = "1", features = ["derive"] }\n'
     if with_cv:
-        deps += f'cache-version-core = {{ path = "{ROOT}/cache-version-core" }}\n'
+        deps += (f'cache-version-core = {{ path = "{ROOT}/cache-version-core"'
+                 + ('' if CORE_FEATURES is None
+                    else f', default-features = false, features = {CORE_FEATURES!r}'.replace("'", '"'))
+                 + ' }\n')
     with open(os.path.join(d, "Cargo.toml"), "w") as f:
         f.write(f'[package]\nname = "{name}"\nversion = "0.0.0"\nedition = "2021"\n\n'
                 f"[dependencies]\n{deps}\n[workspace]\n")
@@ -92,7 +98,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--clean-rounds", type=int, default=2)
+    ap.add_argument("--models-only", action="store_true",
+                    help="depend on the core crate with only the derive feature")
     args = ap.parse_args()
+    global CORE_FEATURES
+    if args.models_only:
+        CORE_FEATURES = ["derive"]
     base = tempfile.mkdtemp(prefix="cv-compile-bench-")
     crates = {
         "serde_only": make_crate(base, "serde_only", False),

@@ -37,6 +37,9 @@
 //!
 //! # Features
 //! - `derive` (default): re-exports `#[derive(CacheVersion)]`.
+//! - `cache` (default): the runtime half (keys, codecs, envelope, stores, the typed cache,
+//!   rollout tools). A crate that only defines models can use
+//!   `default-features = false, features = ["derive"]`.
 //! - `registry` (default): [`register!`] for the schema lockfile ([`lockfile`]), through
 //!   `inventory`.
 //! - `chrono04`, `time03`, `uuid1`, `serde_json1`, `rust_decimal1`, `url2`, `bytes1`,
@@ -62,28 +65,46 @@ pub use version::{ParseVersionError, ShortVersion, Version, TEMPLATE_PREFIX};
 // - [`codec`]: `JsonCodec` (default), `MsgPackCodec` (`msgpack`), `PostcardCodec` (`postcard`).
 // - [`envelope`]: the 20-byte header checked before decoding.
 // - [`Store`], [`MemoryStore`]: byte storage; [`Cache`], [`ModelHandle`]: the typed cache.
+#[cfg(feature = "cache")]
 mod cache;
+#[cfg(feature = "cache")]
 pub mod codec;
+#[cfg(feature = "cache")]
 pub mod envelope;
+#[cfg(feature = "cache")]
 mod error;
+#[cfg(feature = "cache")]
 pub mod key;
+#[cfg(feature = "cache")]
 mod memory;
+#[cfg(feature = "cache")]
 pub mod stats;
+#[cfg(feature = "cache")]
 pub mod store;
+#[cfg(feature = "cache")]
 pub use cache::{Cache, CacheBuilder, CacheConfig, FailureMode, ModelHandle};
 #[cfg(feature = "msgpack")]
 pub use codec::MsgPackCodec;
 #[cfg(feature = "postcard")]
 pub use codec::PostcardCodec;
+#[cfg(feature = "cache")]
 pub use codec::{Codec, CodecError, JsonCodec};
+#[cfg(feature = "cache")]
 pub use error::{CacheError, ConfigError, DecodeError};
+#[cfg(feature = "cache")]
 pub use key::{KeyPrefix, KeyVersion, NameError};
+#[cfg(feature = "cache")]
 pub use memory::{MemoryStore, MemoryStoreBuilder};
+#[cfg(feature = "cache")]
 pub use stats::{Stats, StatsSnapshot};
+#[cfg(feature = "cache")]
 pub use store::{ScanCursor, ScanPage, SetEntry, Store, StoreError, ValueAndTtl};
 // Rolling-deploy tools: migrations, dual-write, cross-version deletes, sweeps, version reports.
+#[cfg(feature = "cache")]
 pub mod rollout;
+#[cfg(feature = "cache")]
 pub use rollout::{RolloutError, Sweep, SweepReport, VersionReport};
+
 
 // The schema lockfile and its CI diff (`register!` needs the default feature `registry`).
 pub mod lockfile;
@@ -100,7 +121,7 @@ pub mod attributes {}
 pub mod canonical_form {}
 
 /// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "cache", feature = "derive"))]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
 

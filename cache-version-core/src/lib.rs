@@ -105,7 +105,6 @@ pub mod rollout;
 #[cfg(feature = "cache")]
 pub use rollout::{RolloutError, Sweep, SweepReport, VersionReport};
 
-
 // The schema lockfile and its CI diff (`register!` needs the default feature `registry`).
 pub mod lockfile;
 

@@ -926,7 +926,16 @@ where
         let Some(bytes) = value else {
             return Ok(Read::Absent);
         };
-        let err = match self.decode_value(&bytes) {
+        let limit = self.inner.cache.shared.config.max_value_len;
+        let decoded = if bytes.len() > limit {
+            Err(DecodeError::TooLarge {
+                size: bytes.len(),
+                limit,
+            })
+        } else {
+            self.decode_value(&bytes)
+        };
+        let err = match decoded {
             Ok(v) => {
                 counters.record(Event::Hit);
                 return Ok(Read::Hit(v));

@@ -138,6 +138,15 @@ pub enum DecodeError {
     /// The payload did not decode.
     #[error(transparent)]
     Codec(CodecError),
+    /// The stored value is larger than this cache's `max_value_len`: not decoded (a reader
+    /// never spends more than its limit on one value, whoever wrote it).
+    #[error("the stored value is {size} bytes, over the limit of {limit}")]
+    TooLarge {
+        /// The stored size (envelope included).
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
 }
 
 /// An invalid cache or model configuration.

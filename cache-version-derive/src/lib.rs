@@ -7,6 +7,9 @@
 //! serde writes. The attribute reference is `docs/attributes.md` (in the core crate's docs as
 //! `cache_version_core::attributes`).
 
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
 mod attr;
 mod bound;
 mod expand;

@@ -1189,7 +1189,6 @@ impl<T> Drop for FlightGuard<'_, T> {
 mod tests {
     use super::*;
     use crate::{Body, Field, MemoryStore, Named, Ty};
-    use std::collections::BTreeMap;
 
     #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
     struct Item {
@@ -1206,75 +1205,7 @@ mod tests {
         ));
     }
 
-    /// Counts increments by `name{label=value,...}`.
-    #[derive(Default, Clone)]
-    struct TestRecorder(Arc<Mutex<BTreeMap<String, u64>>>);
-
-    struct TestCounter {
-        counts: TestRecorder,
-        id: String,
-    }
-
-    impl metrics::CounterFn for TestCounter {
-        fn increment(&self, n: u64) {
-            *self
-                .counts
-                .0
-                .lock()
-                .unwrap()
-                .entry(self.id.clone())
-                .or_default() += n;
-        }
-        fn absolute(&self, _: u64) {}
-    }
-
-    impl metrics::Recorder for TestRecorder {
-        fn describe_counter(
-            &self,
-            _: metrics::KeyName,
-            _: Option<metrics::Unit>,
-            _: metrics::SharedString,
-        ) {
-        }
-        fn describe_gauge(
-            &self,
-            _: metrics::KeyName,
-            _: Option<metrics::Unit>,
-            _: metrics::SharedString,
-        ) {
-        }
-        fn describe_histogram(
-            &self,
-            _: metrics::KeyName,
-            _: Option<metrics::Unit>,
-            _: metrics::SharedString,
-        ) {
-        }
-        fn register_counter(
-            &self,
-            key: &metrics::Key,
-            _: &metrics::Metadata<'_>,
-        ) -> metrics::Counter {
-            let labels: Vec<String> = key
-                .labels()
-                .map(|l| format!("{}={}", l.key(), l.value()))
-                .collect();
-            metrics::Counter::from_arc(Arc::new(TestCounter {
-                counts: self.clone(),
-                id: format!("{}{{{}}}", key.name(), labels.join(",")),
-            }))
-        }
-        fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
-            metrics::Gauge::noop()
-        }
-        fn register_histogram(
-            &self,
-            _: &metrics::Key,
-            _: &metrics::Metadata<'_>,
-        ) -> metrics::Histogram {
-            metrics::Histogram::noop()
-        }
-    }
+    use crate::test_recorder::TestRecorder;
 
     /// Records the `op` field of every span.
     #[derive(Default, Clone)]

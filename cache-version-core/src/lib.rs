@@ -81,6 +81,8 @@ mod memory;
 pub mod stats;
 #[cfg(feature = "cache")]
 pub mod store;
+#[cfg(all(test, feature = "cache"))]
+mod test_recorder;
 #[cfg(feature = "cache")]
 pub use cache::{Cache, CacheBuilder, CacheConfig, FailureMode, ModelHandle};
 #[cfg(feature = "msgpack")]

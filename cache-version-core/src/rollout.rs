@@ -1482,64 +1482,7 @@ mod tests {
         }
     }
 
-    /// Counts `cache_version_*` increments by `name{model=..,version=..}`.
-    #[derive(Default, Clone)]
-    struct Recorder(Arc<std::sync::Mutex<BTreeMap<String, u64>>>);
-
-    struct Counter(Recorder, String);
-
-    impl metrics::CounterFn for Counter {
-        fn increment(&self, n: u64) {
-            *self.0 .0.lock().unwrap().entry(self.1.clone()).or_default() += n;
-        }
-        fn absolute(&self, _: u64) {}
-    }
-
-    impl metrics::Recorder for Recorder {
-        fn describe_counter(
-            &self,
-            _: metrics::KeyName,
-            _: Option<metrics::Unit>,
-            _: metrics::SharedString,
-        ) {
-        }
-        fn describe_gauge(
-            &self,
-            _: metrics::KeyName,
-            _: Option<metrics::Unit>,
-            _: metrics::SharedString,
-        ) {
-        }
-        fn describe_histogram(
-            &self,
-            _: metrics::KeyName,
-            _: Option<metrics::Unit>,
-            _: metrics::SharedString,
-        ) {
-        }
-        fn register_counter(
-            &self,
-            key: &metrics::Key,
-            _: &metrics::Metadata<'_>,
-        ) -> metrics::Counter {
-            let labels: Vec<String> = key
-                .labels()
-                .map(|l| format!("{}={}", l.key(), l.value()))
-                .collect();
-            let id = format!("{}{{{}}}", key.name(), labels.join(","));
-            metrics::Counter::from_arc(Arc::new(Counter(self.clone(), id)))
-        }
-        fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
-            metrics::Gauge::noop()
-        }
-        fn register_histogram(
-            &self,
-            _: &metrics::Key,
-            _: &metrics::Metadata<'_>,
-        ) -> metrics::Histogram {
-            metrics::Histogram::noop()
-        }
-    }
+    use crate::test_recorder::TestRecorder as Recorder;
 
     #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
     struct Old {

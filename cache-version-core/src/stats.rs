@@ -211,36 +211,86 @@ impl StatsSnapshot {
 }
 
 /// The live counters of one (model, key version).
+///
+/// Both halves are built for the hot path: the counts are spread over a few cache-line-sized
+/// shards (a thread keeps to one), so threads counting hits at once do not fight over one
+/// line; and the `metrics` keys (name + labels) are built once, so an event costs a lookup in
+/// the recorder instead of allocating and reference-counting a key per event.
 pub(crate) struct Counters {
     model: Arc<str>,
     version: Arc<str>,
-    counts: [AtomicU64; EVENTS],
-    labels: [metrics::Label; 2],
+    shards: [Shard; SHARDS],
+    keys: [metrics::Key; EVENTS],
+}
+
+/// How many shards the counts of one model version are spread over.
+const SHARDS: usize = 4;
+
+/// One thread group's counts, alone on its cache line.
+#[derive(Default)]
+#[repr(align(64))]
+struct Shard([AtomicU64; EVENTS]);
+
+/// What the `metrics` macros would describe the counters with.
+static METADATA: metrics::Metadata<'static> =
+    metrics::Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
+
+/// The shard of the current thread: threads take shards in turn on first use.
+fn shard_index() -> usize {
+    use std::cell::Cell;
+    use std::sync::atomic::AtomicUsize;
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
+    INDEX.with(|i| {
+        if i.get() == usize::MAX {
+            i.set(NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS);
+        }
+        i.get()
+    })
 }
 
 impl Counters {
     fn new(model: Arc<str>, version: Arc<str>) -> Self {
+        let labels = [
+            metrics::Label::new("model", metrics::SharedString::from(model.clone())),
+            metrics::Label::new("version", metrics::SharedString::from(version.clone())),
+        ];
         Counters {
-            labels: [
-                metrics::Label::new("model", metrics::SharedString::from(model.clone())),
-                metrics::Label::new("version", metrics::SharedString::from(version.clone())),
-            ],
+            keys: Event::ALL.map(|e| metrics::Key::from_parts(e.metric_name(), labels.to_vec())),
             model,
             version,
-            counts: Default::default(),
+            shards: Default::default(),
         }
     }
 
     /// Counts `event` here and in the `metrics` recorder.
     pub(crate) fn record(&self, event: Event) {
-        self.counts[event.index()].fetch_add(1, Ordering::Relaxed);
-        metrics::counter!(event.metric_name(), self.labels.iter()).increment(1);
+        self.record_n(event, 1);
+    }
+
+    /// Counts `n` occurrences of `event` at once (a batch's hits, say).
+    pub(crate) fn record_n(&self, event: Event, n: u64) {
+        if n == 0 {
+            return;
+        }
+        self.shards[shard_index()].0[event.index()].fetch_add(n, Ordering::Relaxed);
+        metrics::with_recorder(|r| {
+            r.register_counter(&self.keys[event.index()], &METADATA)
+                .increment(n)
+        });
     }
 
     pub(crate) fn snapshot(&self) -> Stats {
         let mut s = Stats::default();
         for e in Event::ALL {
-            s.set(e, self.counts[e.index()].load(Ordering::Relaxed));
+            let n = self
+                .shards
+                .iter()
+                .map(|sh| sh.0[e.index()].load(Ordering::Relaxed))
+                .sum();
+            s.set(e, n);
         }
         s
     }
@@ -304,5 +354,44 @@ mod tests {
         assert_eq!((m.hit, m.miss, m.load), (2, 1, 1));
         assert_eq!(s.total(), m);
         assert!(s.get("Order", "0011223344556677").is_none());
+    }
+
+    #[test]
+    fn counts_from_many_threads_add_up_across_shards() {
+        let r = Registry::default();
+        let c = r.counters("User", "0011223344556677");
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                let c = &c;
+                scope.spawn(move || {
+                    for _ in 0..1000 {
+                        c.record(Event::Hit);
+                    }
+                    c.record_n(Event::Miss, 5);
+                    c.record_n(Event::DecodeError, 0);
+                });
+            }
+        });
+        let s = r.snapshot().total();
+        assert_eq!((s.hit, s.miss, s.decode_error), (8000, 40, 0));
+    }
+
+    #[test]
+    fn batched_counts_reach_the_recorder_with_labels() {
+        let recorder = crate::test_recorder::TestRecorder::default();
+        let r = Registry::default();
+        let c = r.counters("User", "0011223344556677");
+        metrics::with_local_recorder(&recorder, || {
+            c.record_n(Event::Hit, 7);
+            c.record(Event::Hit);
+            c.record_n(Event::Miss, 0);
+        });
+        let counts = recorder.0.lock().unwrap().clone();
+        let hit = format!(
+            "{}{{model=User,version=0011223344556677}}",
+            Event::Hit.metric_name()
+        );
+        assert_eq!(counts.get(&hit), Some(&8), "{counts:?}");
+        assert_eq!(counts.len(), 1, "a zero count records nothing: {counts:?}");
     }
 }

@@ -434,7 +434,10 @@ impl RedisStore {
             Ok(Ok(v)) => Ok(v),
             Err(_) => Err(StoreError::Timeout(bound)),
             Ok(Err(e)) if !self.is_cluster() && connection_dropped(&e) => {
-                match tokio::time::timeout(bound, op(self.inner.conn.clone())).await {
+                // Boxed: the retry is rare, and inlining a second attempt's future doubled the
+                // size of every operation's future.
+                let retry = Box::pin(tokio::time::timeout(bound, op(self.inner.conn.clone())));
+                match retry.await {
                     Ok(Ok(v)) => Ok(v),
                     Ok(Err(e)) => Err(self.map_err(&e)),
                     Err(_) => Err(StoreError::Timeout(bound)),
@@ -960,7 +963,7 @@ impl Store for RedisStore {
             return Ok(Vec::new());
         }
         if self.is_cluster() && self.inner.config.cluster_writes == ClusterWrites::PerNode {
-            return self.get_per_node(keys).await;
+            return Box::pin(self.get_per_node(keys)).await;
         }
         // On a cluster the client splits an MGET per slot and puts the answers back in order.
         let mget = |chunk: &[Vec<u8>]| {
@@ -977,8 +980,10 @@ impl Store for RedisStore {
                 .chunks(self.inner.config.batch_chunk)
                 .map(mget)
                 .collect();
-            let parts =
-                try_join_all(cmds.iter().map(|c| self.query::<Vec<Option<Vec<u8>>>>(c))).await?;
+            let parts = Box::pin(try_join_all(
+                cmds.iter().map(|c| self.query::<Vec<Option<Vec<u8>>>>(c)),
+            ))
+            .await?;
             parts.into_iter().flatten().collect()
         };
         if out.len() != keys.len() {
@@ -998,17 +1003,21 @@ impl Store for RedisStore {
             let all: Vec<&SetEntry> = entries.iter().collect();
             return self.set_pipelined(&all).await;
         }
-        match self.inner.config.cluster_writes {
-            ClusterWrites::PerKey => {
-                try_join_all(entries.iter().map(|e| self.set(&e.key, &e.value, e.ttl))).await?;
+        // Boxed: a standalone server's futures stay the size of one pipeline's.
+        Box::pin(async {
+            match self.inner.config.cluster_writes {
+                ClusterWrites::PerKey => {
+                    try_join_all(entries.iter().map(|e| self.set(&e.key, &e.value, e.ttl))).await?;
+                }
+                ClusterWrites::PerSlot => {
+                    let groups = by_slot(entries, |e| &e.key);
+                    try_join_all(groups.iter().map(|g| self.set_pipelined(g))).await?;
+                }
+                ClusterWrites::PerNode => self.set_per_node(entries).await?,
             }
-            ClusterWrites::PerSlot => {
-                let groups = by_slot(entries, |e| &e.key);
-                try_join_all(groups.iter().map(|g| self.set_pipelined(g))).await?;
-            }
-            ClusterWrites::PerNode => self.set_per_node(entries).await?,
-        }
-        Ok(())
+            Ok(())
+        })
+        .await
     }
 
     async fn delete_many(&self, keys: &[Vec<u8>]) -> Result<u64, StoreError> {
@@ -1019,18 +1028,21 @@ impl Store for RedisStore {
             let all: Vec<&Vec<u8>> = keys.iter().collect();
             return self.unlink_chunks(&all).await;
         }
-        match self.inner.config.cluster_writes {
-            ClusterWrites::PerKey => {
-                let n = try_join_all(keys.iter().map(|k| self.delete(k))).await?;
-                Ok(n.into_iter().map(u64::from).sum())
+        Box::pin(async {
+            match self.inner.config.cluster_writes {
+                ClusterWrites::PerKey => {
+                    let n = try_join_all(keys.iter().map(|k| self.delete(k))).await?;
+                    Ok(n.into_iter().map(u64::from).sum())
+                }
+                ClusterWrites::PerSlot => {
+                    let groups = by_slot(keys, |k| k);
+                    let n = try_join_all(groups.iter().map(|g| self.unlink_chunks(g))).await?;
+                    Ok(n.into_iter().sum())
+                }
+                ClusterWrites::PerNode => self.delete_per_node(keys).await,
             }
-            ClusterWrites::PerSlot => {
-                let groups = by_slot(keys, |k| k);
-                let n = try_join_all(groups.iter().map(|g| self.unlink_chunks(g))).await?;
-                Ok(n.into_iter().sum())
-            }
-            ClusterWrites::PerNode => self.delete_per_node(keys).await,
-        }
+        })
+        .await
     }
 
     async fn scan_prefix(

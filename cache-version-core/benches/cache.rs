@@ -128,14 +128,19 @@ fn benches(c: &mut Criterion) {
 /// Per-operation medians of A and B measured in alternating batches, so a noisy machine
 /// (other builds, CPU steal) slows both alike; criterion measures one after the other.
 fn interleaved<A: Fn(), B: Fn()>(a: A, b: B) -> (f64, f64) {
-    const BATCH: u32 = 64;
+    interleaved_in(64, a, b)
+}
+
+/// [`interleaved`] with `BATCH` calls per timed batch (fewer for slow calls).
+fn interleaved_in<A: Fn(), B: Fn()>(batch: u32, a: A, b: B) -> (f64, f64) {
     const ROUNDS: usize = 1500;
+    let batch = batch.max(1);
     let time = |f: &dyn Fn()| {
         let t = Instant::now();
-        for _ in 0..BATCH {
+        for _ in 0..batch {
             f();
         }
-        t.elapsed().as_nanos() as f64 / f64::from(BATCH)
+        t.elapsed().as_nanos() as f64 / f64::from(batch)
     };
     for _ in 0..50 {
         time(&a);
@@ -212,5 +217,119 @@ fn summary(c: &mut Criterion) {
     );
 }
 
-criterion_group!(cache_benches, benches, summary);
+/// What `ModelHandle` adds around a store call and the codec: the typed call against the same
+/// store call plus the codec by hand, on a `MemoryStore` (so the store costs little), one
+/// operation per `block_on`, interleaved.
+fn typed_overhead(c: &mut Criterion) {
+    use cache_version_core::{SetEntry, Store};
+    let _ = c;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let store = MemoryStore::new();
+    let cache = Cache::builder(store.clone())
+        .namespace("prod")
+        .ttl_jitter(0.0)
+        .build()
+        .expect("valid config");
+    let handle = cache.model::<Profile>();
+    let value = profile();
+    let ttl = handle.default_ttl();
+    let logical: Vec<String> = (0..100).map(|i| format!("user:{i}")).collect();
+    let full: Vec<Vec<u8>> = logical.iter().map(|k| handle.key(k).unwrap()).collect();
+    rt.block_on(async {
+        for k in &logical {
+            handle.set(k, &value).await.unwrap();
+        }
+    });
+    let report = |what: &str, (a, b): (f64, f64)| {
+        println!(
+            "interleaved {what}: store+codec by hand {a:.0} ns, typed {b:.0} ns, overhead {:+.1}%",
+            (b / a - 1.0) * 100.0
+        );
+    };
+    report(
+        "get",
+        interleaved(
+            || {
+                rt.block_on(async {
+                    let bytes = store.get(&full[7]).await.unwrap().unwrap();
+                    black_box(handle.decode_value(&bytes).unwrap());
+                })
+            },
+            || {
+                rt.block_on(async {
+                    black_box(handle.get(&logical[7]).await.unwrap().unwrap());
+                })
+            },
+        ),
+    );
+    report(
+        "set",
+        interleaved(
+            || {
+                rt.block_on(async {
+                    let bytes = handle.encode_value(black_box(&value)).unwrap();
+                    store.set(&full[7], &bytes, ttl).await.unwrap();
+                })
+            },
+            || {
+                rt.block_on(async {
+                    handle.set(&logical[7], black_box(&value)).await.unwrap();
+                })
+            },
+        ),
+    );
+    report(
+        "get_many (100)",
+        interleaved_in(
+            2,
+            || {
+                rt.block_on(async {
+                    let values = store.get_many(&full).await.unwrap();
+                    let out: Vec<Profile> = values
+                        .iter()
+                        .map(|b| handle.decode_value(b.as_ref().unwrap()).unwrap())
+                        .collect();
+                    black_box(out);
+                })
+            },
+            || {
+                rt.block_on(async {
+                    black_box(handle.get_many(&logical).await.unwrap());
+                })
+            },
+        ),
+    );
+    report(
+        "set_many (100)",
+        interleaved_in(
+            2,
+            || {
+                rt.block_on(async {
+                    let entries: Vec<SetEntry> = full
+                        .iter()
+                        .map(|k| SetEntry {
+                            key: k.clone(),
+                            value: handle.encode_value(black_box(&value)).unwrap(),
+                            ttl,
+                        })
+                        .collect();
+                    store.set_many(&entries).await.unwrap();
+                })
+            },
+            || {
+                rt.block_on(async {
+                    handle
+                        .set_many(logical.iter().map(|k| (k, &value)))
+                        .await
+                        .unwrap();
+                })
+            },
+        ),
+    );
+}
+
+criterion_group!(cache_benches, benches, summary, typed_overhead);
 criterion_main!(cache_benches);

@@ -10,13 +10,28 @@
 //! model (encode, envelope, key building, timeouts, counters included); the raw side sends
 //! `GET`/`SET … PX`/`MGET`/pipelined `SET`s of the bytes the typed side would write, under the
 //! same keys. Two more columns tell the layers apart: `store` sends the encoded bytes through
-//! `RedisStore` (this crate alone), `raw+json` adds `serde_json` by hand to the raw commands
-//! (what an application without this library writes). Rounds rotate which side goes first;
-//! the figures are medians over rounds, ratios are medians of per-round ratios. The machine's CPU steal during the run (from
-//! `/proc/stat`) is printed at the end: compare ratios from one run, not absolute numbers.
+//! `RedisStore` (this crate alone), `raw+json` adds the codec by hand to the raw commands
+//! (`serde_json::from_slice`/`to_writer`: what an application without this library writes).
+//! Rounds rotate which side goes first; the figures are medians over rounds, ratios are
+//! medians of per-round ratios.
+//!
+//! A second table gives the CPU time per key operation of this process (the client, from
+//! `CLOCK_PROCESS_CPUTIME_ID`) and of the server (`INFO cpu`), which says where the time goes:
+//! `typed - raw` is what the codec and this library cost together, `typed - raw+json` what
+//! this library costs on top of the codec. Throughput and CPU are loosely coupled in this
+//! closed loop: a slower client lets more commands queue per write, so a side that does more
+//! work can still send its commands in fewer system calls (the typed `set` often beats raw
+//! `SET`). The machine's CPU steal during the run (from `/proc/stat`) is printed at the end:
+//! compare ratios from one run, not absolute numbers.
 //!
 //! Options: `--redis URL`, `--rounds N` (7), `--ops N` per measurement (20000),
-//! `--tasks N` concurrent tasks (16), `--batch N` keys per batch (100).
+//! `--tasks N` concurrent tasks (16), `--batch N` keys per batch (100), `--codec
+//! json|msgpack|postcard` (json), `--only WORK:SIDE` to run one path alone for a profiler
+//! (`get`, `set`, `get_many`, `set_many` : `typed`, `store`, `raw`, `raw+codec`).
+//!
+//! The allocator matters at this grain: the figures above use the system allocator (glibc);
+//! `LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2` (what redis-server ships with)
+//! makes every side faster and the typed side's overhead steadier.
 //!
 //! `--cluster` measures instead how batches reach a local three-primary Redis Cluster
 //! (started by the test harness): `ClusterWrites::PerSlot` (one pipeline per hash slot),
@@ -26,8 +41,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use cache_version_core::codec::{JsonCodec, MsgPackCodec, PostcardCodec};
 use cache_version_core::envelope::HEADER_LEN;
-use cache_version_core::{Cache, CacheVersion, ModelHandle, SetEntry, Store};
+use cache_version_core::{Cache, CacheVersion, Codec, ModelHandle, SetEntry, Store};
 use cache_version_redis::redis::{self, aio::ConnectionManager};
 use cache_version_redis::RedisStore;
 use serde::{Deserialize, Serialize};
@@ -63,6 +79,10 @@ struct Args {
     ops: usize,
     tasks: usize,
     batch: usize,
+    /// `--only WORK:SIDE` (for profiling one path, e.g. `get_many:typed`).
+    only: Option<(Work, Side)>,
+    /// `--codec json|msgpack|postcard`.
+    codec: String,
 }
 
 fn args() -> Args {
@@ -73,6 +93,8 @@ fn args() -> Args {
         ops: 20_000,
         tasks: 16,
         batch: 100,
+        only: None,
+        codec: "json".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -84,12 +106,33 @@ fn args() -> Args {
             "--ops" => a.ops = value().parse().expect("--ops N"),
             "--tasks" => a.tasks = value().parse().expect("--tasks N"),
             "--batch" => a.batch = value().parse().expect("--batch N"),
+            "--only" => a.only = Some(parse_only(&value())),
+            "--codec" => a.codec = value(),
             other => panic!("unknown option {other}; see the file's header"),
         }
     }
     a.tasks = a.tasks.max(1);
     a.batch = a.batch.clamp(1, KEYS as usize);
     a
+}
+
+fn parse_only(spec: &str) -> (Work, Side) {
+    let (w, s) = spec.split_once(':').unwrap_or((spec, "typed"));
+    let work = match w {
+        "get" => Work::Get,
+        "set" => Work::Set,
+        "get_many" => Work::GetMany,
+        "set_many" => Work::SetMany,
+        other => panic!("--only: unknown operation {other} (get, set, get_many, set_many)"),
+    };
+    let side = match s {
+        "typed" => Side::Typed,
+        "store" => Side::Store,
+        "raw" => Side::Raw,
+        "raw+codec" | "raw+json" => Side::RawCodec,
+        other => panic!("--only: unknown side {other} (typed, store, raw, raw+codec)"),
+    };
+    (work, side)
 }
 
 /// CPU time counters of `/proc/stat` (user+nice, system, idle+iowait, steal, total).
@@ -150,9 +193,9 @@ enum Side {
     Store,
     /// Raw `redis` commands on a `ConnectionManager`.
     Raw,
-    /// Raw commands plus `serde_json` by hand (what an application without this library
-    /// would write): decode after `GET`/`MGET`, encode before `SET`.
-    RawJson,
+    /// Raw commands plus the codec by hand (what an application without this library
+    /// would write; `serde_json` by default): decode after `GET`/`MGET`, encode before `SET`.
+    RawCodec,
 }
 
 const KEYS: u64 = 1000;
@@ -161,8 +204,11 @@ const TTL: Duration = Duration::from_secs(600);
 /// One key: logical key, full key, the stored (enveloped) bytes, the model.
 type Row = (String, Vec<u8>, Vec<u8>, Profile);
 
-struct Bench {
-    users: ModelHandle<Profile, RedisStore>,
+struct Bench<C: Codec> {
+    users: ModelHandle<Profile, RedisStore, C>,
+    /// The codec, for the raw+codec side (the codec crate's own call: `serde_json::from_slice`,
+    /// `postcard::from_bytes`, …).
+    codec: C,
     store: RedisStore,
     raw: ConnectionManager,
     /// `(logical key, full key, encoded value, model)` per key.
@@ -173,9 +219,50 @@ struct Bench {
     batch: usize,
 }
 
-impl Bench {
-    /// Runs `ops` key operations of `work` on `tasks` tasks; returns key operations per second.
-    async fn run(&self, work: Work, side: Side, ops: usize, tasks: usize) -> f64 {
+/// One measurement: throughput, and CPU time per key operation of this process (the client)
+/// and of the server.
+#[derive(Clone, Copy, Default)]
+struct Measure {
+    ops_per_sec: f64,
+    client_ns: f64,
+    server_ns: f64,
+}
+
+/// CPU time of this process, all threads (`CLOCK_PROCESS_CPUTIME_ID`), in nanoseconds.
+fn process_cpu_ns() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant of the platform.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
+    ts.tv_sec as f64 * 1e9 + ts.tv_nsec as f64
+}
+
+/// CPU time the server has used (`INFO cpu`: user + system), in nanoseconds.
+async fn server_cpu_ns(conn: &mut ConnectionManager) -> f64 {
+    let info: String = redis::cmd("INFO")
+        .arg("cpu")
+        .query_async(conn)
+        .await
+        .expect("INFO cpu");
+    info.lines()
+        .filter_map(|l| {
+            l.strip_prefix("used_cpu_sys:")
+                .or_else(|| l.strip_prefix("used_cpu_user:"))
+        })
+        .filter_map(|v| v.trim().parse::<f64>().ok())
+        .sum::<f64>()
+        * 1e9
+}
+
+impl<C: Codec + Clone> Bench<C> {
+    /// Runs `ops` key operations of `work` on `tasks` tasks and measures them.
+    async fn run(&self, work: Work, side: Side, ops: usize, tasks: usize) -> Measure {
+        let mut info = self.raw.clone();
+        let server_before = server_cpu_ns(&mut info).await;
+        let client_before = process_cpu_ns();
         let per_call = match work {
             Work::Get | Work::Set => 1,
             Work::GetMany | Work::SetMany => self.batch,
@@ -185,6 +272,7 @@ impl Bench {
         let mut handles = Vec::with_capacity(tasks);
         for t in 0..tasks {
             let users = self.users.clone();
+            let codec = self.codec.clone();
             let store = self.store.clone();
             let mut raw = self.raw.clone();
             let data = self.data.clone();
@@ -205,14 +293,13 @@ impl Bench {
                             let v = store.get(&data[base].1).await.unwrap();
                             assert!(v.is_some());
                         }
-                        (Work::Get, Side::RawJson) => {
+                        (Work::Get, Side::RawCodec) => {
                             let v: Option<Vec<u8>> = redis::cmd("GET")
                                 .arg(&data[base].1)
                                 .query_async(&mut raw)
                                 .await
                                 .unwrap();
-                            let p: Profile =
-                                serde_json::from_slice(&v.unwrap()[HEADER_LEN..]).unwrap();
+                            let p: Profile = codec.decode(&v.unwrap()[HEADER_LEN..]).unwrap();
                             std::hint::black_box(p);
                         }
                         (Work::Get, Side::Raw) => {
@@ -230,10 +317,10 @@ impl Bench {
                             let (_, key, value, _) = &data[base];
                             store.set(key, value, Some(TTL)).await.unwrap();
                         }
-                        (Work::Set, Side::RawJson) => {
+                        (Work::Set, Side::RawCodec) => {
                             let (_, key, stored, p) = &data[base];
                             let mut value = stored[..HEADER_LEN].to_vec();
-                            serde_json::to_writer(&mut value, p).unwrap();
+                            codec.encode(p, &mut value).unwrap();
                             redis::cmd("SET")
                                 .arg(key)
                                 .arg(value)
@@ -267,7 +354,7 @@ impl Bench {
                                 .unwrap();
                             assert!(v.iter().all(Option::is_some));
                         }
-                        (Work::GetMany, Side::RawJson) => {
+                        (Work::GetMany, Side::RawCodec) => {
                             let mut cmd = redis::cmd("MGET");
                             for i in 0..batch {
                                 cmd.arg(&data[base + i].1);
@@ -275,10 +362,7 @@ impl Bench {
                             let v: Vec<Option<Vec<u8>>> = cmd.query_async(&mut raw).await.unwrap();
                             let ps: Vec<Profile> = v
                                 .iter()
-                                .map(|b| {
-                                    serde_json::from_slice(&b.as_ref().unwrap()[HEADER_LEN..])
-                                        .unwrap()
-                                })
+                                .map(|b| codec.decode(&b.as_ref().unwrap()[HEADER_LEN..]).unwrap())
                                 .collect();
                             std::hint::black_box(ps);
                         }
@@ -302,12 +386,12 @@ impl Bench {
                         (Work::SetMany, Side::Store) => {
                             store.set_many(&entries[base..base + batch]).await.unwrap();
                         }
-                        (Work::SetMany, Side::RawJson) => {
+                        (Work::SetMany, Side::RawCodec) => {
                             let mut pipe = redis::pipe();
                             for i in 0..batch {
                                 let (_, key, stored, p) = &data[base + i];
                                 let mut value = stored[..HEADER_LEN].to_vec();
-                                serde_json::to_writer(&mut value, p).unwrap();
+                                codec.encode(p, &mut value).unwrap();
                                 pipe.cmd("SET")
                                     .arg(key)
                                     .arg(value)
@@ -337,7 +421,15 @@ impl Bench {
         for h in handles {
             h.await.expect("bench task");
         }
-        (calls_per_task * tasks * per_call) as f64 / start.elapsed().as_secs_f64()
+        let elapsed = start.elapsed().as_secs_f64();
+        let client = process_cpu_ns() - client_before;
+        let server = server_cpu_ns(&mut info).await - server_before;
+        let n = (calls_per_task * tasks * per_call) as f64;
+        Measure {
+            ops_per_sec: n / elapsed,
+            client_ns: client / n,
+            server_ns: server / n,
+        }
     }
 }
 
@@ -367,18 +459,33 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             own_server.url()
         }
     };
-    let store = RedisStore::builder(url.clone())
+    match a.codec.as_str() {
+        "json" => standalone(&a, &url, JsonCodec).await,
+        "msgpack" => standalone(&a, &url, MsgPackCodec).await,
+        "postcard" => standalone(&a, &url, PostcardCodec).await,
+        other => Err(format!("--codec {other}: json, msgpack or postcard").into()),
+    }
+}
+
+/// The typed/store/raw/raw+codec comparison on one standalone server.
+async fn standalone<C: Codec + Clone>(
+    a: &Args,
+    url: &str,
+    codec: C,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let store = RedisStore::builder(url)
         .response_timeout(Duration::from_secs(5))
         .build()
         .await?;
     let cache = Cache::builder(store.clone())
+        .codec(codec.clone())
         .namespace("bench")
         .default_ttl(TTL)
         .ttl_jitter(0.0)
         .timeout(Duration::from_secs(5))
         .build()?;
     let users = cache.model::<Profile>();
-    let raw = ConnectionManager::new(redis::Client::open(url.as_str())?).await?;
+    let raw = ConnectionManager::new(redis::Client::open(url)?).await?;
     let data: Vec<Row> = (0..KEYS)
         .map(|i| {
             let logical = format!("p{i}");
@@ -388,10 +495,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             (logical, key, value, p)
         })
         .collect();
-    let json_len = data[0].2.len() - HEADER_LEN;
+    let payload_len = data[0].2.len() - HEADER_LEN;
     println!(
-        "model: {json_len} bytes of JSON, {} bytes stored with the envelope; {} keys; {} tasks; \
+        "model: {payload_len} bytes of {}, {} bytes stored with the envelope; {} keys; {} tasks; \
          {} key operations per measurement; {} rounds",
+        C::NAME,
         data[0].2.len(),
         KEYS,
         a.tasks,
@@ -409,6 +517,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let full_keys = data.iter().map(|d| d.1.clone()).collect();
     let bench = Bench {
         users,
+        codec,
         store,
         entries: Arc::new(entries),
         full_keys: Arc::new(full_keys),
@@ -416,8 +525,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         data: Arc::new(data),
         batch: a.batch,
     };
-    // Populate and warm up both paths.
-    for side in [Side::Typed, Side::Store, Side::Raw, Side::RawJson] {
+    if let Some((work, side)) = a.only {
+        // One path only, for a profiler: no comparison, no ratios.
+        bench
+            .run(Work::SetMany, Side::Store, KEYS as usize, 1)
+            .await;
+        let mut figures = Vec::new();
+        for _ in 0..a.rounds {
+            figures.push(bench.run(work, side, a.ops, a.tasks).await);
+        }
+        let m = |f: fn(&Measure) -> f64| median(figures.iter().map(f).collect());
+        println!(
+            "{} on {side:?}: {:.0} key ops/s, client {:.2} µs, server {:.2} µs of CPU per key op \
+             (medians of {} rounds)",
+            work.label(a.batch),
+            m(|x| x.ops_per_sec),
+            m(|x| x.client_ns) / 1000.0,
+            m(|x| x.server_ns) / 1000.0,
+            a.rounds
+        );
+        return Ok(());
+    }
+    // Populate and warm up every path.
+    for side in [Side::Typed, Side::Store, Side::Raw, Side::RawCodec] {
         bench.run(Work::SetMany, side, KEYS as usize, 1).await;
         bench.run(Work::Get, side, 2000, a.tasks).await;
     }
@@ -426,7 +556,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     // results[work][side]: key ops/s per round.
     let mut results = vec![[vec![], vec![], vec![], vec![]]; Work::ALL.len()];
-    let sides = [Side::Typed, Side::Store, Side::Raw, Side::RawJson];
+    let sides = [Side::Typed, Side::Store, Side::Raw, Side::RawCodec];
     for round in 0..a.rounds {
         for (w, work) in Work::ALL.iter().enumerate() {
             // Rotate which side goes first.
@@ -448,13 +578,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "typed",
         "store",
         "raw",
-        "raw+json",
+        format!("raw+{}", C::NAME),
         "typed/raw",
         "store/raw",
-        "typed/r+j"
+        "typed/r+c"
     );
     for (w, work) in Work::ALL.iter().enumerate() {
-        let [typed, store, raw, raw_json] = &results[w];
+        let tput = |side: usize| -> Vec<f64> {
+            results[w][side]
+                .iter()
+                .map(|m: &Measure| m.ops_per_sec)
+                .collect()
+        };
+        let [typed, store, raw, raw_json] = [0, 1, 2, 3].map(tput);
         let m = |v: &Vec<f64>| median(v.clone());
         // The ratio per round (same conditions), then its median and range.
         let per_round = |side: &Vec<f64>, base: &Vec<f64>| -> (f64, f64, f64) {
@@ -464,17 +600,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             (median(r), lo, hi)
         };
         let ratios = [
-            per_round(typed, raw),
-            per_round(store, raw),
-            per_round(typed, raw_json),
+            per_round(&typed, &raw),
+            per_round(&store, &raw),
+            per_round(&typed, &raw_json),
         ];
         println!(
             "{:<38} {:>9.0} {:>9.0} {:>9.0} {:>9.0} | {:>10} {:>10} {:>10}",
             work.label(a.batch),
-            m(typed),
-            m(store),
-            m(raw),
-            m(raw_json),
+            m(&typed),
+            m(&store),
+            m(&raw),
+            m(&raw_json),
             format!("{:.3}", ratios[0].0),
             format!("{:.3}", ratios[1].0),
             format!("{:.3}", ratios[2].0),
@@ -489,6 +625,40 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             format!("{:.2}-{:.2}", ratios[0].1, ratios[0].2),
             format!("{:.2}-{:.2}", ratios[1].1, ratios[1].2),
             format!("{:.2}-{:.2}", ratios[2].1, ratios[2].2),
+        );
+    }
+
+    // CPU time per key operation: steadier than throughput on a shared machine, and it says
+    // where the time goes (this process = the client side; the server's from INFO cpu).
+    println!(
+        "\n{:<38} {:>9} {:>9} {:>9} {:>9} | {:>10} {:>10}",
+        "CPU µs per key op, median of rounds",
+        "typed",
+        "store",
+        "raw",
+        format!("raw+{}", C::NAME),
+        "typed-raw",
+        "typed-r+c"
+    );
+    for (w, work) in Work::ALL.iter().enumerate() {
+        let us = |side: usize, f: fn(&Measure) -> f64| -> f64 {
+            median(results[w][side].iter().map(f).collect()) / 1000.0
+        };
+        let client = [0, 1, 2, 3].map(|s| us(s, |m| m.client_ns));
+        let server = [0, 1, 2, 3].map(|s| us(s, |m| m.server_ns));
+        println!(
+            "{:<38} {:>9.2} {:>9.2} {:>9.2} {:>9.2} | {:>+10.2} {:>+10.2}",
+            format!("{} client", work.label(a.batch)),
+            client[0],
+            client[1],
+            client[2],
+            client[3],
+            client[0] - client[2],
+            client[0] - client[3],
+        );
+        println!(
+            "{:<38} {:>9.2} {:>9.2} {:>9.2} {:>9.2} |",
+            "  server", server[0], server[1], server[2], server[3],
         );
     }
     // Where the typed side's extra time goes: the codec and envelope alone, one thread.

@@ -50,8 +50,9 @@
 //!
 //! # Runtime
 //!
-//! Operations are bounded with `tokio::time::timeout`, so they must run inside a Tokio runtime
-//! with the time driver enabled.
+//! Operations are bounded with `tokio::time::timeout` (or by the store itself, see
+//! [`CacheBuilder::timeout`]), so they must run inside a Tokio runtime with the time driver
+//! enabled.
 
 use std::any::Any;
 use std::borrow::Borrow;
@@ -184,6 +185,10 @@ impl<S: Store, C: Codec> CacheBuilder<S, C> {
 
     /// The bound on each store operation, batches included (default 250 ms; above zero). An
     /// operation that takes longer counts as a store error.
+    ///
+    /// When the store bounds its own calls within this timeout ([`Store::call_bound`]: for
+    /// example a standalone `RedisStore` whose response timeout is at most half of it, one
+    /// attempt and one retry), the cache relies on that bound and starts no timer of its own.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.config.timeout = timeout;
         self
@@ -248,6 +253,10 @@ impl<S: Store, C: Codec> CacheBuilder<S, C> {
         }
         Ok(Cache {
             shared: Arc::new(Shared {
+                store_bounds_calls: self
+                    .store
+                    .call_bound()
+                    .is_some_and(|bound| bound <= config.timeout),
                 store: self.store,
                 codec: self.codec,
                 config,
@@ -268,6 +277,8 @@ pub(crate) struct Shared<S, C> {
     pub(crate) store: S,
     pub(crate) codec: C,
     pub(crate) config: CacheConfig,
+    /// The store's own bound on a call is within the timeout ([`Store::call_bound`]).
+    pub(crate) store_bounds_calls: bool,
     pub(crate) stats: Registry,
     /// In-flight loads of `get_or_load`, by full key; each value is an
     /// `Arc<watch::Sender<Option<FlightResult<T>>>>` for the handle's `T`.
@@ -393,14 +404,24 @@ impl<S: Store, C: Codec> Cache<S, C> {
     }
 
     /// Runs a store operation within the timeout.
-    pub(crate) async fn timed<R>(
-        &self,
-        op: impl Future<Output = Result<R, StoreError>>,
-    ) -> Result<R, StoreError> {
+    ///
+    /// A named future rather than an `async fn`: an `async fn` keeps its argument (the store's
+    /// future) and the `Timeout` wrapping it side by side, which doubled the size of every
+    /// operation's future.
+    ///
+    /// A store that bounds its own calls within the timeout ([`Store::call_bound`]) runs
+    /// without a second timer around it.
+    pub(crate) fn timed<R, F>(&self, op: F) -> Timed<F>
+    where
+        F: Future<Output = Result<R, StoreError>>,
+    {
+        if self.shared.store_bounds_calls {
+            return Timed::ByStore { inner: op };
+        }
         let timeout = self.shared.config.timeout;
-        match tokio::time::timeout(timeout, op).await {
-            Ok(r) => r,
-            Err(_) => Err(StoreError::Timeout(timeout)),
+        Timed::Bounded {
+            inner: tokio::time::timeout(timeout, op),
+            timeout,
         }
     }
 
@@ -1180,6 +1201,42 @@ where
     }
 }
 
+pin_project_lite::pin_project! {
+    /// A store call bounded by the cache's timeout, or by the store itself ([`Cache::timed`]).
+    #[project = TimedProj]
+    pub(crate) enum Timed<F> {
+        Bounded {
+            #[pin]
+            inner: tokio::time::Timeout<F>,
+            timeout: Duration,
+        },
+        ByStore {
+            #[pin]
+            inner: F,
+        },
+    }
+}
+
+impl<R, F> Future for Timed<F>
+where
+    F: Future<Output = Result<R, StoreError>>,
+{
+    type Output = Result<R, StoreError>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        match self.project() {
+            TimedProj::Bounded { inner, timeout } => inner.poll(cx).map(|r| match r {
+                Ok(r) => r,
+                Err(_) => Err(StoreError::Timeout(*timeout)),
+            }),
+            TimedProj::ByStore { inner } => inner.poll(cx),
+        }
+    }
+}
+
 fn batch_label(first: &[u8], n: usize) -> String {
     if n <= 1 {
         display_key(first)
@@ -1245,6 +1302,92 @@ mod tests {
     }
 
     use crate::test_recorder::TestRecorder;
+
+    /// A `MemoryStore` whose `get` first sleeps `delay`, and which claims `bound` as its
+    /// [`Store::call_bound`] (whether it keeps to it or not).
+    struct SlowStore {
+        inner: MemoryStore,
+        delay: Duration,
+        bound: Option<Duration>,
+    }
+
+    impl Store for SlowStore {
+        async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+            tokio::time::sleep(self.delay).await;
+            self.inner.get(key).await
+        }
+        async fn get_with_ttl(
+            &self,
+            key: &[u8],
+        ) -> Result<Option<crate::store::ValueAndTtl>, StoreError> {
+            self.inner.get_with_ttl(key).await
+        }
+        async fn set(
+            &self,
+            key: &[u8],
+            value: &[u8],
+            ttl: Option<Duration>,
+        ) -> Result<(), StoreError> {
+            self.inner.set(key, value, ttl).await
+        }
+        async fn delete(&self, key: &[u8]) -> Result<bool, StoreError> {
+            self.inner.delete(key).await
+        }
+        async fn scan_prefix(
+            &self,
+            prefix: &[u8],
+            cursor: crate::store::ScanCursor,
+            count: usize,
+        ) -> Result<crate::store::ScanPage, StoreError> {
+            self.inner.scan_prefix(prefix, cursor, count).await
+        }
+        fn call_bound(&self) -> Option<Duration> {
+            self.bound
+        }
+    }
+
+    /// The time a fail-open `get` of a stored value takes on a `SlowStore`, and what it read.
+    fn timed_get(delay: Duration, bound: Option<Duration>, timeout: Duration) -> (Duration, bool) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let store = SlowStore {
+                inner: MemoryStore::new(),
+                delay,
+                bound,
+            };
+            let cache = Cache::builder(store)
+                .namespace("t")
+                .timeout(timeout)
+                .build()
+                .unwrap();
+            let items = cache.model::<Item>();
+            items.set("1", &Item { id: 1 }).await.unwrap();
+            let start = std::time::Instant::now();
+            let got = items.get("1").await.unwrap();
+            (start.elapsed(), got.is_some())
+        })
+    }
+
+    #[test]
+    fn the_cache_times_calls_unless_the_store_bounds_them_within_its_timeout() {
+        let (ms, s) = (Duration::from_millis(1), Duration::from_secs(1));
+        // No bound claimed: the cache's 50 ms timeout cuts a 1 s call.
+        let (took, hit) = timed_get(s, None, 50 * ms);
+        assert!(!hit && took < 900 * ms, "took {took:?}");
+        // A claimed bound above the timeout changes nothing.
+        let (took, hit) = timed_get(s, Some(10 * s), 50 * ms);
+        assert!(!hit && took < 900 * ms, "took {took:?}");
+        // A bound within the timeout is trusted: no second timer, so a store that breaks its
+        // promise (here by 150 ms) is not cut at the cache's 100 ms.
+        let (took, hit) = timed_get(150 * ms, Some(10 * ms), 100 * ms);
+        assert!(hit && took >= 150 * ms, "took {took:?}");
+        // And a fast store answers either way.
+        assert!(timed_get(Duration::ZERO, Some(10 * ms), 100 * ms).1);
+        assert!(timed_get(Duration::ZERO, None, 100 * ms).1);
+    }
 
     /// Records the `op` field of every span.
     #[derive(Default, Clone)]

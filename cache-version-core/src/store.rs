@@ -187,6 +187,18 @@ pub trait Store: Send + Sync + 'static {
         cursor: ScanCursor,
         count: usize,
     ) -> impl Future<Output = Result<ScanPage, StoreError>> + Send;
+
+    /// The longest any call of this store takes before it returns on its own (with a timeout
+    /// error at worst), when the store bounds its calls itself; `None` (the default) when it
+    /// does not.
+    ///
+    /// A [`Cache`](crate::Cache) whose timeout is at least this bound relies on it and starts
+    /// no timer of its own around `get`, `set`, `delete` and the batch calls (one timer per
+    /// call instead of two). A store must only return a bound it enforces on every one of
+    /// those calls, retries included: a wrapper that adds delays must not forward it.
+    fn call_bound(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// `Arc<S>` and `Box<S>` are stores too.
@@ -232,6 +244,9 @@ macro_rules! forward_store {
                 count: usize,
             ) -> impl Future<Output = Result<ScanPage, StoreError>> + Send {
                 (**self).scan_prefix(prefix, cursor, count)
+            }
+            fn call_bound(&self) -> Option<Duration> {
+                (**self).call_bound()
             }
         }
     )*};

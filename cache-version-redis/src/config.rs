@@ -46,6 +46,10 @@ pub struct RedisConfig {
     /// The bound on one attempt of an operation, from the call to the answer, including the
     /// wait for a connection being re-established. An operation retried once after a dropped
     /// connection gets a second bound. Default: 500 ms.
+    ///
+    /// On a standalone server the store reports twice this as its
+    /// [`call_bound`](cache_version_core::Store::call_bound): a cache whose timeout is at
+    /// least that long relies on it instead of starting a timer of its own per call.
     pub response_timeout: Duration,
     /// How many more times a standalone connection is retried (with exponential backoff from
     /// 100 ms) before a connect fails; the next operation starts a new round. Default: 2.

@@ -925,6 +925,18 @@ fn by_node<'a, T>(
 }
 
 impl Store for RedisStore {
+    /// On a standalone server: twice the response timeout (every call is one attempt, or
+    /// concurrent attempts, each bounded by it, and at most one retry after a dropped
+    /// connection). On a cluster: `None` (a batch may refresh the slot map and redo groups,
+    /// so the cache keeps its own timer).
+    fn call_bound(&self) -> Option<Duration> {
+        if self.is_cluster() {
+            None
+        } else {
+            Some(self.inner.config.response_timeout.saturating_mul(2))
+        }
+    }
+
     async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         let mut cmd = redis::cmd("GET");
         cmd.arg(key);

@@ -115,7 +115,9 @@ async fn response_timeout_under_client_pause_is_a_bounded_miss() {
         .build()
         .await
         .unwrap();
-    // The cache's own bound is far above the store's: the store's response timeout decides.
+    // The store bounds every call (one attempt and one retry), so the cache, whose own bound
+    // is far above, starts no timer: the store's response timeout decides.
+    assert_eq!(store.call_bound(), Some(bound * 2));
     let cache = Cache::builder(store.clone())
         .namespace(unique_ns("pause"))
         .timeout(Duration::from_secs(10))
@@ -184,6 +186,8 @@ async fn hash_tagged_logical_keys_share_a_slot_on_the_cluster() {
             .build()
             .await
             .unwrap();
+        // A cluster batch may refresh the slot map and redo groups: the cache keeps its timer.
+        assert_eq!(store.call_bound(), None);
         let cache = Cache::builder(store.clone())
             .namespace(unique_ns("tags"))
             .build()

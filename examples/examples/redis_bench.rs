@@ -26,7 +26,11 @@
 //!
 //! Options: `--redis URL`, `--rounds N` (7), `--ops N` per measurement (20000),
 //! `--tasks N` concurrent tasks (16), `--batch N` keys per batch (100), `--codec
-//! json|msgpack|postcard` (json), `--only WORK:SIDE` to run one path alone for a profiler
+//! json|msgpack|postcard` (json), `--works get,set,get_many,set_many` to compare only some
+//! operations, `--pin` to bind this process to CPU 0 and the (local) server to CPU 1 (the
+//! steadiest figures on a 2-core machine: no scheduler shuffling client and server threads
+//! across cores; the client gets one core), `--only WORK:SIDE` to run one path alone for a
+//! profiler
 //! (`get`, `set`, `get_many`, `set_many` : `typed`, `store`, `raw`, `raw+codec`).
 //!
 //! The allocator matters at this grain: the figures above use the system allocator (glibc);
@@ -83,6 +87,10 @@ struct Args {
     only: Option<(Work, Side)>,
     /// `--codec json|msgpack|postcard`.
     codec: String,
+    /// `--works get,set,…`: the operations to compare (all by default).
+    works: Vec<Work>,
+    /// `--pin`: this process on CPU 0, the server on CPU 1.
+    pin: bool,
 }
 
 fn args() -> Args {
@@ -95,6 +103,8 @@ fn args() -> Args {
         batch: 100,
         only: None,
         codec: "json".into(),
+        works: Vec::new(),
+        pin: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -102,16 +112,26 @@ fn args() -> Args {
         match flag.as_str() {
             "--redis" => a.url = Some(value()),
             "--cluster" => a.cluster = true,
+            "--pin" => a.pin = true,
             "--rounds" => a.rounds = value().parse().expect("--rounds N"),
             "--ops" => a.ops = value().parse().expect("--ops N"),
             "--tasks" => a.tasks = value().parse().expect("--tasks N"),
             "--batch" => a.batch = value().parse().expect("--batch N"),
             "--only" => a.only = Some(parse_only(&value())),
             "--codec" => a.codec = value(),
+            "--works" => {
+                a.works = value()
+                    .split(',')
+                    .map(|w| parse_only(&format!("{w}:typed")).0)
+                    .collect()
+            }
             other => panic!("unknown option {other}; see the file's header"),
         }
     }
     a.tasks = a.tasks.max(1);
+    if a.pin && std::thread::available_parallelism().map_or(0, |n| n.get()) < 2 {
+        panic!("--pin needs two CPUs");
+    }
     a.batch = a.batch.clamp(1, KEYS as usize);
     a
 }
@@ -443,9 +463,34 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a = args();
+    if a.pin {
+        // Before the runtime starts, so its worker threads inherit the mask.
+        pin(0, 0).map_err(|e| format!("--pin: this process to CPU 0: {e}"))?;
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?
+        .block_on(run(a))
+}
+
+/// Binds process `pid` (0: this one) to one CPU.
+fn pin(pid: libc::pid_t, cpu: usize) -> std::io::Result<()> {
+    // SAFETY: `set` is a zeroed, valid cpu_set_t; CPU_SET writes inside it (cpu is below
+    // CPU_SETSIZE, checked by the caller's CPU count); sched_setaffinity reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        if libc::sched_setaffinity(pid, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+async fn run(a: Args) -> Result<(), Box<dyn std::error::Error>> {
     if a.cluster {
         return cluster_writes(&a).await;
     }
@@ -473,8 +518,12 @@ async fn standalone<C: Codec + Clone>(
     url: &str,
     codec: C,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    // One timer per call on both sides, as a service would configure it: the raw
+    // ConnectionManager times each request itself (redis-rs' default response timeout), and
+    // the store's bound (2 x 2 s, an attempt and a retry) is within the cache's 5 s timeout,
+    // so the cache relies on it (`Store::call_bound`) instead of adding a second timer.
     let store = RedisStore::builder(url)
-        .response_timeout(Duration::from_secs(5))
+        .response_timeout(Duration::from_secs(2))
         .build()
         .await?;
     let cache = Cache::builder(store.clone())
@@ -485,7 +534,21 @@ async fn standalone<C: Codec + Clone>(
         .timeout(Duration::from_secs(5))
         .build()?;
     let users = cache.model::<Profile>();
-    let raw = ConnectionManager::new(redis::Client::open(url)?).await?;
+    let mut raw = ConnectionManager::new(redis::Client::open(url)?).await?;
+    if a.pin {
+        // The server on the other CPU (it must run on this machine).
+        let info: String = redis::cmd("INFO")
+            .arg("server")
+            .query_async(&mut raw)
+            .await?;
+        let pid: libc::pid_t = info
+            .lines()
+            .find_map(|l| l.strip_prefix("process_id:"))
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or("--pin: no process_id in INFO server")?;
+        pin(pid, 1).map_err(|e| format!("--pin: redis-server (pid {pid}) to CPU 1: {e}"))?;
+        println!("pinned: this process to CPU 0, redis-server (pid {pid}) to CPU 1");
+    }
     let data: Vec<Row> = (0..KEYS)
         .map(|i| {
             let logical = format!("p{i}");
@@ -555,10 +618,14 @@ async fn standalone<C: Codec + Clone>(
     let before = cpu();
     let started = Instant::now();
     // results[work][side]: key ops/s per round.
-    let mut results = vec![[vec![], vec![], vec![], vec![]]; Work::ALL.len()];
+    let works: Vec<Work> = Work::ALL
+        .into_iter()
+        .filter(|w| a.works.is_empty() || a.works.contains(w))
+        .collect();
+    let mut results = vec![[vec![], vec![], vec![], vec![]]; works.len()];
     let sides = [Side::Typed, Side::Store, Side::Raw, Side::RawCodec];
     for round in 0..a.rounds {
-        for (w, work) in Work::ALL.iter().enumerate() {
+        for (w, work) in works.iter().enumerate() {
             // Rotate which side goes first.
             for k in 0..sides.len() {
                 let i = (round + k) % sides.len();
@@ -583,7 +650,7 @@ async fn standalone<C: Codec + Clone>(
         "store/raw",
         "typed/r+c"
     );
-    for (w, work) in Work::ALL.iter().enumerate() {
+    for (w, work) in works.iter().enumerate() {
         let tput = |side: usize| -> Vec<f64> {
             results[w][side]
                 .iter()
@@ -640,7 +707,7 @@ async fn standalone<C: Codec + Clone>(
         "typed-raw",
         "typed-r+c"
     );
-    for (w, work) in Work::ALL.iter().enumerate() {
+    for (w, work) in works.iter().enumerate() {
         let us = |side: usize, f: fn(&Measure) -> f64| -> f64 {
             median(results[w][side].iter().map(f).collect()) / 1000.0
         };

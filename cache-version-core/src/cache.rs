@@ -367,6 +367,7 @@ impl<S: Store, C: Codec> Cache<S, C> {
             prefix,
             expected: Expected::new(C::ID, &key_version),
             default_ttl: self.shared.config.default_ttl,
+            size_hint: Arc::default(),
         };
         Ok(ModelHandle {
             inner: Arc::new(ModelInner {
@@ -467,7 +468,12 @@ pub(crate) struct ModelConfig {
     pub(crate) expected: Expected,
     pub(crate) default_ttl: Option<Duration>,
     pub(crate) counters: Arc<Counters>,
+    /// The size of a recent encoded value (capped), to allocate an encode buffer once.
+    pub(crate) size_hint: Arc<std::sync::atomic::AtomicUsize>,
 }
+
+/// The largest encode buffer allocated up front from the size of earlier values.
+const SIZE_HINT_CAP: usize = 64 * 1024;
 
 pub(crate) struct ModelInner<T, S: Store, C: Codec> {
     pub(crate) cache: Cache<S, C>,
@@ -585,14 +591,28 @@ where
     /// Encodes a value as it is stored: envelope header (unless turned off), then the codec's
     /// payload, in one buffer. (The size limit is checked by the writing methods.)
     pub fn encode_value(&self, value: &T) -> Result<Vec<u8>, CodecError> {
-        // The initial capacity of `serde_json::to_vec`: presizing to the last value's size
-        // measured faster for encoding alone but slower for encode + decode (the allocator
-        // reuses the growth steps' small blocks better), so keep the same growth as serde_json.
-        let mut out = Vec::with_capacity(128);
+        // One allocation at the size of a recent value (plus 1/8), instead of growing from 128
+        // bytes: a 1 KB value grew through four reallocations, and a `set_many` of 100 of them
+        // cost 0.2-0.3 µs a key more than a hand-written pipeline (redis_bench --pin; 0.06-0.08
+        // with the hint). The hint is shared by the handle's clones and written only when a
+        // value is larger or under half its size.
+        let hint = self
+            .inner
+            .cfg
+            .size_hint
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let mut out = Vec::with_capacity(if hint == 0 { 128 } else { hint + hint / 8 });
         if self.envelope() {
             envelope::write_header(&mut out, &self.inner.cfg.expected);
         }
         self.inner.cache.shared.codec.encode(value, &mut out)?;
+        let len = out.len().min(SIZE_HINT_CAP);
+        if len > hint || len < hint / 2 {
+            self.inner
+                .cfg
+                .size_hint
+                .store(len, std::sync::atomic::Ordering::Relaxed);
+        }
         Ok(out)
     }
 
@@ -1369,6 +1389,23 @@ mod tests {
             let got = items.get("1").await.unwrap();
             (start.elapsed(), got.is_some())
         })
+    }
+
+    #[test]
+    fn encode_buffers_sized_from_earlier_values_hold_the_same_bytes() {
+        let cache = Cache::builder(MemoryStore::new())
+            .namespace("t")
+            .build()
+            .unwrap();
+        let handle = cache.model_named::<Vec<String>>("Strings").unwrap();
+        // Sizes up and down across the hint's thresholds, past its cap and back.
+        for n in [0usize, 1, 300, 2, 70_000, 5, 40_000, 40_001, 0] {
+            let value = vec!["x".repeat(n)];
+            let fresh = cache.model_named::<Vec<String>>("Strings").unwrap();
+            let bytes = handle.encode_value(&value).unwrap();
+            assert_eq!(bytes, fresh.encode_value(&value).unwrap(), "{n}");
+            assert_eq!(handle.decode_value(&bytes).unwrap(), value);
+        }
     }
 
     #[test]

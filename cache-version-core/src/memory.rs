@@ -453,6 +453,12 @@ impl Store for MemoryStore {
     ) -> Result<ScanPage, StoreError> {
         Ok(self.scan_now(prefix, &cursor, count))
     }
+
+    /// Zero: every call finishes when first polled (it never waits on anything but a shard's
+    /// lock, which no timer could interrupt), so a cache needs no timer around it.
+    fn call_bound(&self) -> Option<Duration> {
+        Some(Duration::ZERO)
+    }
 }
 
 #[cfg(test)]
@@ -475,6 +481,8 @@ mod tests {
     fn basic_operations() {
         block_on(async {
             let s = MemoryStore::new();
+            // Calls finish when first polled: a cache adds no timer around them.
+            assert_eq!(s.call_bound(), Some(Duration::ZERO));
             assert_eq!(s.get(b"a").await.unwrap(), None);
             s.set(b"a", b"1", None).await.unwrap();
             s.set(b"b", b"", Some(Duration::from_secs(100)))

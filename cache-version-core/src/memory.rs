@@ -175,6 +175,18 @@ impl MemoryStore {
     }
 
     fn set_now(&self, key: &[u8], value: &[u8], ttl: Option<Duration>) -> Result<(), StoreError> {
+        self.write_now(key, value, ttl, false).map(|_| ())
+    }
+
+    /// Writes `value`; with `only_if_absent`, only when `key` holds no live value (checked
+    /// and written under the shard's lock). Returns whether it wrote.
+    fn write_now(
+        &self,
+        key: &[u8],
+        value: &[u8],
+        ttl: Option<Duration>,
+        only_if_absent: bool,
+    ) -> Result<bool, StoreError> {
         let inner = &*self.inner;
         let size = key.len() + value.len();
         if size > inner.max_bytes {
@@ -188,9 +200,12 @@ impl MemoryStore {
         {
             let mut shard = inner.lock(idx);
             shard.sweep(inner, now, 16);
+            if only_if_absent && shard.map.get(key).is_some_and(|e| !e.expired(now)) {
+                return Ok(false);
+            }
             shard.remove(inner, key);
             if ttl == Some(Duration::ZERO) {
-                return Ok(());
+                return Ok(true);
             }
             // An unrepresentable deadline (a TTL of centuries) means "no expiry".
             let expires = ttl.and_then(|t| now.checked_add(t));
@@ -207,7 +222,7 @@ impl MemoryStore {
             drop(shard);
             i = (i + 1) % n;
         }
-        Ok(())
+        Ok(true)
     }
 
     fn delete_now(&self, key: &[u8]) -> bool {
@@ -421,6 +436,22 @@ impl Store for MemoryStore {
 
     async fn set(&self, key: &[u8], value: &[u8], ttl: Option<Duration>) -> Result<(), StoreError> {
         self.set_now(key, value, ttl)
+    }
+
+    async fn set_if_absent(
+        &self,
+        key: &[u8],
+        value: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<bool, StoreError> {
+        self.write_now(key, value, ttl, true)
+    }
+
+    async fn set_many_if_absent(&self, entries: &[SetEntry]) -> Result<Vec<bool>, StoreError> {
+        entries
+            .iter()
+            .map(|e| self.write_now(&e.key, &e.value, e.ttl, true))
+            .collect()
     }
 
     async fn delete(&self, key: &[u8]) -> Result<bool, StoreError> {

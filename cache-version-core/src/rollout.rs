@@ -66,9 +66,11 @@
 //! counted (on the version they concern) and never fail the caller's `get` or `set`, whatever
 //! the [`crate::FailureMode`]. A write-back re-reads the old entry afterwards and removes what
 //! it wrote when the old entry changed or vanished meanwhile, so a concurrent `delete` is not
-//! undone. A concurrent `set` of the current version by another instance can still be
-//! overwritten by an older migrated value (the [`Store`] has no set-if-absent); with
-//! dual-write on that set also changes the old entry and the write-back is withdrawn.
+//! undone. Write-backs and the migrator write with [`Store::set_if_absent`] /
+//! [`Store::set_many_if_absent`] (`SET … NX` on Redis), so a value another instance stored
+//! under the current version meanwhile is never replaced by an older migrated one. (A store
+//! that keeps the trait's default `set_if_absent`, a read then a write, leaves a short window
+//! there.)
 
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -394,8 +396,10 @@ where
     }
 
     /// Read-migrate-write: writes `value` under the current version with the old entry's
-    /// remaining TTL, then checks that the old entry is unchanged and withdraws the write if
-    /// it is not (a concurrent delete or dual-write happened between the read and the write).
+    /// remaining TTL, only if the current version holds nothing (a writer of the current
+    /// version may have stored a newer value since the miss), then checks that the old entry
+    /// is unchanged and withdraws the write if it is not (a concurrent delete or dual-write
+    /// happened between the read and the write).
     async fn write_back<S: Store>(
         &self,
         handle: &ModelHandle<T, S, C>,
@@ -416,15 +420,20 @@ where
             }
         };
         let full = cfg.prefix.key(logical);
-        if let Err(e) = cache.timed(store.set(&full, &bytes, ttl)).await {
-            cfg.counters.record(Event::StoreError);
-            tracing::warn!(
-                model = %cfg.name,
-                key = %display_key(logical),
-                error = %e,
-                "could not write a migrated value back"
-            );
-            return;
+        match cache.timed(store.set_if_absent(&full, &bytes, ttl)).await {
+            Ok(true) => {}
+            // A newer value is there: it stays, and there is nothing to withdraw.
+            Ok(false) => return,
+            Err(e) => {
+                cfg.counters.record(Event::StoreError);
+                tracing::warn!(
+                    model = %cfg.name,
+                    key = %display_key(logical),
+                    error = %e,
+                    "could not write a migrated value back"
+                );
+                return;
+            }
         }
         let unchanged = matches!(
             cache.timed(store.get(old_key)).await,
@@ -1412,9 +1421,32 @@ where
             }
             return;
         }
-        if let Err(e) = cache.timed(store.set_many(&writes)).await {
-            report.failed += writes.len() as u64;
-            tracing::warn!(model = %cfg.name, error = %e, "sweep: writing migrated values failed");
+        // Only where the current version still holds nothing: a writer of the current version
+        // may have stored a newer value since the read above.
+        let landed = match cache.timed(store.set_many_if_absent(&writes)).await {
+            Ok(landed) if landed.len() == writes.len() => landed,
+            Ok(_) | Err(_) => {
+                report.failed += writes.len() as u64;
+                tracing::warn!(model = %cfg.name, "sweep: writing migrated values failed");
+                return;
+            }
+        };
+        let mut kept_writes = Vec::with_capacity(writes.len());
+        let mut kept_written = Vec::with_capacity(written.len());
+        for ((entry, (old_key, old_bytes)), landed) in writes.into_iter().zip(written).zip(landed) {
+            if landed {
+                kept_writes.push(entry);
+                kept_written.push((old_key, old_bytes));
+            } else if self.delete_old {
+                // As for a key the current version already had.
+                *deleted_planned += 1;
+                unlink.push(old_key);
+            } else {
+                report.skipped += 1;
+            }
+        }
+        let (writes, written) = (kept_writes, kept_written);
+        if writes.is_empty() {
             return;
         }
         // Withdraw the writes whose source changed or vanished meanwhile (a concurrent

@@ -136,6 +136,43 @@ pub trait Store: Send + Sync + 'static {
         ttl: Option<Duration>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Writes one value only if the key holds none; `true` when it wrote. The TTL applies
+    /// to the new value.
+    ///
+    /// The migration write-back uses it so a value migrated from an older version never
+    /// replaces one a newer writer stored meanwhile. Stores that can do it atomically (both
+    /// of this crate's, Redis with `SET … NX`) override it; the default reads, then writes
+    /// when the read found nothing, which leaves a window between the two.
+    fn set_if_absent(
+        &self,
+        key: &[u8],
+        value: &[u8],
+        ttl: Option<Duration>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        async move {
+            if self.get(key).await?.is_some() {
+                return Ok(false);
+            }
+            self.set(key, value, ttl).await?;
+            Ok(true)
+        }
+    }
+
+    /// [`Store::set_if_absent`] for many entries, each on its own (not atomic as a whole);
+    /// one result per entry, in order. The default calls `set_if_absent` entry by entry.
+    fn set_many_if_absent(
+        &self,
+        entries: &[SetEntry],
+    ) -> impl Future<Output = Result<Vec<bool>, StoreError>> + Send {
+        async move {
+            let mut out = Vec::with_capacity(entries.len());
+            for e in entries {
+                out.push(self.set_if_absent(&e.key, &e.value, e.ttl).await?);
+            }
+            Ok(out)
+        }
+    }
+
     /// Deletes one key; `true` when it existed.
     fn delete(&self, key: &[u8]) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
@@ -221,6 +258,20 @@ macro_rules! forward_store {
                 ttl: Option<Duration>,
             ) -> impl Future<Output = Result<(), StoreError>> + Send {
                 (**self).set(key, value, ttl)
+            }
+            fn set_if_absent(
+                &self,
+                key: &[u8],
+                value: &[u8],
+                ttl: Option<Duration>,
+            ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+                (**self).set_if_absent(key, value, ttl)
+            }
+            fn set_many_if_absent(
+                &self,
+                entries: &[SetEntry],
+            ) -> impl Future<Output = Result<Vec<bool>, StoreError>> + Send {
+                (**self).set_many_if_absent(entries)
             }
             fn delete(&self, key: &[u8]) -> impl Future<Output = Result<bool, StoreError>> + Send {
                 (**self).delete(key)

@@ -964,6 +964,86 @@ impl Store for RedisStore {
         self.query(&cmd).await
     }
 
+    /// `SET key value NX [PX ttl]`: atomic on the server. (When a dropped connection made the
+    /// store retry, a first attempt that did land makes the retry answer `false`.)
+    async fn set_if_absent(
+        &self,
+        key: &[u8],
+        value: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<bool, StoreError> {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(key).arg(value).arg("NX");
+        if let Some(ttl) = ttl {
+            cmd.arg("PX").arg(ttl_millis(ttl));
+        }
+        // `OK` when written, nil when the key existed.
+        Ok(self.query::<Option<String>>(&cmd).await?.is_some())
+    }
+
+    /// Pipelines of `SET … NX`: on a standalone server in chunks of `batch_chunk`, on a
+    /// cluster one per hash slot (whatever [`ClusterWrites`] says: this serves background
+    /// migrations, not the hot path), all at once.
+    async fn set_many_if_absent(&self, entries: &[SetEntry]) -> Result<Vec<bool>, StoreError> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let chunk = self.inner.config.batch_chunk;
+        let groups: Vec<Vec<usize>> = if self.is_cluster() {
+            let mut by_slot: HashMap<u16, Vec<usize>> = HashMap::new();
+            for (i, e) in entries.iter().enumerate() {
+                by_slot.entry(key_slot(&e.key)).or_default().push(i);
+            }
+            by_slot
+                .into_values()
+                .flat_map(|g| g.chunks(chunk).map(<[usize]>::to_vec).collect::<Vec<_>>())
+                .collect()
+        } else {
+            (0..entries.len())
+                .collect::<Vec<_>>()
+                .chunks(chunk)
+                .map(<[usize]>::to_vec)
+                .collect()
+        };
+        let pipes: Vec<Pipeline> = groups
+            .iter()
+            .map(|group| {
+                let mut pipe = redis::pipe();
+                for &i in group {
+                    let e = &entries[i];
+                    let c = pipe.cmd("SET").arg(&e.key).arg(&e.value).arg("NX");
+                    if let Some(ttl) = e.ttl {
+                        c.arg("PX").arg(ttl_millis(ttl));
+                    }
+                }
+                pipe
+            })
+            .collect();
+        let answers = Box::pin(try_join_all(
+            pipes
+                .iter()
+                .map(|p| self.query_pipe::<Vec<Option<String>>>(p)),
+        ))
+        .await?;
+        let mut out = vec![false; entries.len()];
+        for (group, answer) in groups.iter().zip(answers) {
+            if answer.len() != group.len() {
+                return Err(StoreError::backend(RedisStoreError::new(
+                    ErrorKind::Protocol,
+                    format!(
+                        "a pipeline of {} SET NX returned {} answers",
+                        group.len(),
+                        answer.len()
+                    ),
+                )));
+            }
+            for (&i, written) in group.iter().zip(answer) {
+                out[i] = written.is_some();
+            }
+        }
+        Ok(out)
+    }
+
     async fn delete(&self, key: &[u8]) -> Result<bool, StoreError> {
         let mut cmd = redis::cmd("UNLINK");
         cmd.arg(key);

@@ -132,14 +132,23 @@ fn assert_ttl_near(got: Option<Option<Duration>>, want: Duration, what: &str) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A store double that runs a hook before a `set` of one key (to stage races).
+// A store double that runs a hook before a write of one key (to stage races).
 
-type Hook = Box<dyn Fn() -> Vec<u8> + Send + Sync>;
+/// What another instance does just before the staged write lands.
+pub enum Interference {
+    /// Deletes this key.
+    Delete(Vec<u8>),
+    /// Writes this value under this key (no TTL).
+    Set(Vec<u8>, Vec<u8>),
+}
+
+type Hook = Box<dyn Fn() -> Interference + Send + Sync>;
 
 #[derive(Clone)]
 pub struct RaceStore<S> {
     inner: S,
-    /// When armed, the next `set` of `trigger` first deletes the key the hook names.
+    /// When armed, the next write of `trigger` (`set`, `set_if_absent`, or a batch holding
+    /// it) first runs the hook's interference.
     armed: Arc<AtomicBool>,
     trigger: Arc<Mutex<Vec<u8>>>,
     hook: Arc<Mutex<Option<Hook>>>,
@@ -155,11 +164,43 @@ impl<S: Store> RaceStore<S> {
         }
     }
 
-    /// Before the next `set` of `trigger`, delete the key `victim` returns.
+    /// Before the next write of `trigger`, delete the key `victim` returns.
     pub fn arm(&self, trigger: Vec<u8>, victim: impl Fn() -> Vec<u8> + Send + Sync + 'static) {
+        self.arm_with(trigger, move || Interference::Delete(victim()));
+    }
+
+    /// Before the next write of `trigger`, do what `hook` returns.
+    pub fn arm_with(
+        &self,
+        trigger: Vec<u8>,
+        hook: impl Fn() -> Interference + Send + Sync + 'static,
+    ) {
         *self.trigger.lock().unwrap() = trigger;
-        *self.hook.lock().unwrap() = Some(Box::new(victim));
+        *self.hook.lock().unwrap() = Some(Box::new(hook));
         self.armed.store(true, Ordering::SeqCst);
+    }
+
+    /// Runs the interference if one of `keys` is the armed trigger.
+    async fn interfere<'k>(
+        &self,
+        mut keys: impl Iterator<Item = &'k [u8]>,
+    ) -> Result<(), StoreError> {
+        let hit = {
+            let trigger = self.trigger.lock().unwrap();
+            keys.any(|k| *trigger == k)
+        };
+        if !hit || !self.armed.swap(false, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let action = self.hook.lock().unwrap().as_ref().map(|h| h());
+        match action {
+            Some(Interference::Delete(key)) => {
+                self.inner.delete(&key).await?;
+            }
+            Some(Interference::Set(key, value)) => self.inner.set(&key, &value, None).await?,
+            None => {}
+        }
+        Ok(())
     }
 }
 
@@ -171,16 +212,22 @@ impl<S: Store> Store for RaceStore<S> {
         self.inner.get_with_ttl(key).await
     }
     async fn set(&self, key: &[u8], value: &[u8], ttl: Option<Duration>) -> Result<(), StoreError> {
-        let victim =
-            if *self.trigger.lock().unwrap() == key && self.armed.swap(false, Ordering::SeqCst) {
-                self.hook.lock().unwrap().as_ref().map(|h| h())
-            } else {
-                None
-            };
-        if let Some(victim) = victim {
-            self.inner.delete(&victim).await?;
-        }
+        self.interfere(std::iter::once(key)).await?;
         self.inner.set(key, value, ttl).await
+    }
+    async fn set_if_absent(
+        &self,
+        key: &[u8],
+        value: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<bool, StoreError> {
+        self.interfere(std::iter::once(key)).await?;
+        self.inner.set_if_absent(key, value, ttl).await
+    }
+    async fn set_many_if_absent(&self, entries: &[SetEntry]) -> Result<Vec<bool>, StoreError> {
+        self.interfere(entries.iter().map(|e| e.key.as_slice()))
+            .await?;
+        self.inner.set_many_if_absent(entries).await
     }
     async fn delete(&self, key: &[u8]) -> Result<bool, StoreError> {
         self.inner.delete(key).await
@@ -189,6 +236,8 @@ impl<S: Store> Store for RaceStore<S> {
         self.inner.get_many(keys).await
     }
     async fn set_many(&self, entries: &[SetEntry]) -> Result<(), StoreError> {
+        self.interfere(entries.iter().map(|e| e.key.as_slice()))
+            .await?;
         self.inner.set_many(entries).await
     }
     async fn delete_many(&self, keys: &[Vec<u8>]) -> Result<u64, StoreError> {
@@ -213,6 +262,8 @@ pub const CASES: &[&str] = &[
     "version_tolerant_reads_and_switches",
     "batch_reads_and_get_or_load_fall_back",
     "write_back_is_withdrawn_after_a_racing_delete",
+    "write_back_never_replaces_a_newer_value",
+    "migrator_never_replaces_a_newer_value",
     "dual_write_on_and_off",
     "dual_write_that_cannot_convert_deletes_the_old_key",
     "delete_reaches_every_registered_version",
@@ -404,6 +455,66 @@ pub async fn write_back_is_withdrawn_after_a_racing_delete<S: Store + Clone>(sto
     assert_eq!(store.get(&old.key("1").unwrap()).await.unwrap(), None);
     assert_eq!(store.get(&new.key("1").unwrap()).await.unwrap(), None);
     assert_eq!(new.get("1").await.unwrap(), None);
+}
+
+/// A writer of the current version that stores a newer value between the fallback read and
+/// the write-back keeps it: the write-back only fills an empty key (with dual-write off,
+/// nothing else would ever correct the stale migrated value before its TTL).
+pub async fn write_back_never_replaces_a_newer_value<S: Store + Clone>(store: S) {
+    let race = RaceStore::new(store.clone());
+    let cache = cache(race.clone(), "race-newer");
+    let old = cache.model::<UserV1>();
+    let new = cache
+        .model::<User>()
+        .migrate_from::<UserV1, _>(v1_to_v2)
+        .unwrap();
+    old.set("1", &v1(1, "Ada")).await.unwrap();
+    let new_key = new.key("1").unwrap();
+    let fresh = new.encode_value(&v2(1, "Ada Lovelace")).unwrap();
+    let (k, v) = (new_key.clone(), fresh.clone());
+    race.arm_with(new_key.clone(), move || {
+        Interference::Set(k.clone(), v.clone())
+    });
+    // The read returns what it read...
+    assert_eq!(new.get("1").await.unwrap(), Some(v2(1, "Ada")));
+    // ...and the newer value written meanwhile stays.
+    assert_eq!(store.get(&new_key).await.unwrap(), Some(fresh));
+    assert_eq!(new.get("1").await.unwrap(), Some(v2(1, "Ada Lovelace")));
+    assert_eq!(new.stats().fallback_hit, 1);
+}
+
+/// The same race against the background migrator: a value the current version gains between
+/// the migrator's check and its write stays, and the old entry is handled as for a key the
+/// current version already had (skipped by the migrator, deleted by a sweep with
+/// `delete_old`).
+pub async fn migrator_never_replaces_a_newer_value<S: Store + Clone>(store: S) {
+    let race = RaceStore::new(store.clone());
+    let cache = cache(race.clone(), "race-sweep");
+    let old = cache.model::<UserV1>();
+    let new = cache
+        .model::<User>()
+        .migrate_from::<UserV1, _>(v1_to_v2)
+        .unwrap();
+    for i in 0..5 {
+        old.set(&i.to_string(), &v1(i, "Old")).await.unwrap();
+    }
+    let new_key = new.key("3").unwrap();
+    let fresh = new.encode_value(&v2(3, "Fresh")).unwrap();
+    let (k, v) = (new_key.clone(), fresh.clone());
+    race.arm_with(new_key.clone(), move || {
+        Interference::Set(k.clone(), v.clone())
+    });
+    let report = new.migrator().run().await.unwrap();
+    assert_eq!(
+        (report.migrated, report.skipped, report.failed),
+        (4, 1, 0),
+        "{report:?}"
+    );
+    assert_eq!(store.get(&new_key).await.unwrap(), Some(fresh));
+    for i in [0u64, 1, 2, 4] {
+        assert_eq!(new.get(&i.to_string()).await.unwrap(), Some(v2(i, "Old")));
+    }
+    assert_eq!(new.get("3").await.unwrap(), Some(v2(3, "Fresh")));
 }
 
 /// Dual-write keeps the old build's key fresh while on, with the same TTL; off, it does not.
@@ -976,6 +1087,8 @@ macro_rules! rollout_suite {
             version_tolerant_reads_and_switches,
             batch_reads_and_get_or_load_fall_back,
             write_back_is_withdrawn_after_a_racing_delete,
+            write_back_never_replaces_a_newer_value,
+            migrator_never_replaces_a_newer_value,
             dual_write_on_and_off,
             dual_write_that_cannot_convert_deletes_the_old_key,
             delete_reaches_every_registered_version,

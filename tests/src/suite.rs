@@ -261,6 +261,21 @@ impl<S: Store> Store for FaultyStore<S> {
         self.inner.set(key, value, ttl).await
     }
 
+    async fn set_if_absent(
+        &self,
+        key: &[u8],
+        value: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<bool, StoreError> {
+        self.gate().await?;
+        self.inner.set_if_absent(key, value, ttl).await
+    }
+
+    async fn set_many_if_absent(&self, entries: &[SetEntry]) -> Result<Vec<bool>, StoreError> {
+        self.gate().await?;
+        self.inner.set_many_if_absent(entries).await
+    }
+
     async fn delete(&self, key: &[u8]) -> Result<bool, StoreError> {
         self.gate().await?;
         self.inner.delete(key).await
@@ -318,6 +333,7 @@ pub const CASES: &[&str] = &[
     "raw_payloads_without_envelope",
     "scan_lists_every_version_of_a_model",
     "store_contract",
+    "set_if_absent_keeps_what_is_there",
 ];
 
 /// `get`, `set`, overwrite, `delete`, and the counters they leave.
@@ -1379,6 +1395,69 @@ pub async fn store_contract<S: Store + Clone>(store: S) {
     assert_eq!(left, HashSet::from([k("bytes")]));
 }
 
+/// `set_if_absent` and `set_many_if_absent` write only where a key holds no live value, say
+/// which they wrote, and give what they wrote its TTL.
+pub async fn set_if_absent_keeps_what_is_there<S: Store + Clone>(store: S) {
+    let ns = unique_ns("nx");
+    let k = |s: &str| format!("{ns}:{s}").into_bytes();
+    assert!(store.set_if_absent(&k("a"), b"1", None).await.unwrap());
+    assert!(!store.set_if_absent(&k("a"), b"2", None).await.unwrap());
+    assert_eq!(store.get(&k("a")).await.unwrap(), Some(b"1".to_vec()));
+    // An empty value is a value.
+    store.set(&k("empty"), b"", None).await.unwrap();
+    assert!(!store.set_if_absent(&k("empty"), b"x", None).await.unwrap());
+    assert_eq!(store.get(&k("empty")).await.unwrap(), Some(vec![]));
+    // The TTL applies to what it wrote.
+    assert!(store
+        .set_if_absent(&k("ttl"), b"t", Some(Duration::from_secs(40)))
+        .await
+        .unwrap());
+    let ttl = store.get_with_ttl(&k("ttl")).await.unwrap().unwrap().1;
+    assert!(ttl.is_some_and(|t| t <= Duration::from_secs(40) && t > Duration::from_secs(35)));
+    // An expired value is no value.
+    store
+        .set(&k("short"), b"old", Some(Duration::from_millis(50)))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    assert!(store
+        .set_if_absent(&k("short"), b"new", None)
+        .await
+        .unwrap());
+    assert_eq!(store.get(&k("short")).await.unwrap(), Some(b"new".to_vec()));
+    // Many at once: one answer per entry, in order; keys spread over many slots on a cluster.
+    let entries: Vec<SetEntry> = (0..40)
+        .map(|i| SetEntry {
+            key: k(&format!("m{i}")),
+            value: format!("new{i}").into_bytes(),
+            ttl: (i % 2 == 0).then(|| Duration::from_secs(30)),
+        })
+        .collect();
+    for i in (0..40).step_by(3) {
+        store
+            .set(&k(&format!("m{i}")), format!("old{i}").as_bytes(), None)
+            .await
+            .unwrap();
+    }
+    let landed = store.set_many_if_absent(&entries).await.unwrap();
+    let want: Vec<bool> = (0..40).map(|i| i % 3 != 0).collect();
+    assert_eq!(landed, want);
+    let keys: Vec<Vec<u8>> = entries.iter().map(|e| e.key.clone()).collect();
+    let now = store.get_many(&keys).await.unwrap();
+    for (i, v) in now.into_iter().enumerate() {
+        let want = if i % 3 == 0 {
+            format!("old{i}")
+        } else {
+            format!("new{i}")
+        };
+        assert_eq!(v, Some(want.into_bytes()), "m{i}");
+    }
+    assert_eq!(
+        store.set_many_if_absent(&[]).await.unwrap(),
+        Vec::<bool>::new()
+    );
+}
+
 /// Runs every case, each on a fresh store from `make`.
 pub async fn run_all<S, F, Fut>(make: F)
 where
@@ -1407,6 +1486,7 @@ where
     raw_payloads_without_envelope(make().await).await;
     scan_lists_every_version_of_a_model(make().await).await;
     store_contract(make().await).await;
+    set_if_absent_keeps_what_is_there(make().await).await;
 }
 
 /// One `#[tokio::test]` (multi-threaded, two workers) per case of [`crate::suite`], each on a
@@ -1437,6 +1517,7 @@ macro_rules! store_suite {
             raw_payloads_without_envelope,
             scan_lists_every_version_of_a_model,
             store_contract,
+            set_if_absent_keeps_what_is_there,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

@@ -180,6 +180,12 @@ impl<S: Store> RaceStore<S> {
         self.armed.store(true, Ordering::SeqCst);
     }
 
+    /// Before the next write of `key`, another writer stores `value` under it.
+    pub fn arm_set(&self, key: Vec<u8>, value: Vec<u8>) {
+        let k = key.clone();
+        self.arm_with(key, move || Interference::Set(k.clone(), value.clone()));
+    }
+
     /// Runs the interference if one of `keys` is the armed trigger.
     async fn interfere<'k>(
         &self,
@@ -436,16 +442,29 @@ pub async fn batch_reads_and_get_or_load_fall_back<S: Store + Clone>(store: S) {
     assert_eq!(new.get("5").await.unwrap(), Some(v2(5, "Eve")));
 }
 
-/// A delete that lands between the fallback read and the write-back must not be undone:
-/// the write-back sees the old entry gone and withdraws what it wrote.
-pub async fn write_back_is_withdrawn_after_a_racing_delete<S: Store + Clone>(store: S) {
-    let race = RaceStore::new(store.clone());
-    let cache = cache(race.clone(), "race");
+/// A racing store, build A's handle (V1) on it, and a handle of V2 that migrates from V1.
+type RacePair<S> = (
+    RaceStore<S>,
+    ModelHandle<UserV1, RaceStore<S>>,
+    ModelHandle<User, RaceStore<S>>,
+);
+
+/// A racing store, and on it build A's handle (V1) and a handle of V2 that migrates from V1.
+fn race_pair<S: Store + Clone>(store: S, tag: &str) -> RacePair<S> {
+    let race = RaceStore::new(store);
+    let cache = cache(race.clone(), tag);
     let old = cache.model::<UserV1>();
     let new = cache
         .model::<User>()
         .migrate_from::<UserV1, _>(v1_to_v2)
         .unwrap();
+    (race, old, new)
+}
+
+/// A delete that lands between the fallback read and the write-back must not be undone:
+/// the write-back sees the old entry gone and withdraws what it wrote.
+pub async fn write_back_is_withdrawn_after_a_racing_delete<S: Store + Clone>(store: S) {
+    let (race, old, new) = race_pair(store.clone(), "race");
     old.set("1", &v1(1, "Ada")).await.unwrap();
     let old_key = old.key("1").unwrap();
     race.arm(new.key("1").unwrap(), move || old_key.clone());
@@ -461,20 +480,11 @@ pub async fn write_back_is_withdrawn_after_a_racing_delete<S: Store + Clone>(sto
 /// the write-back keeps it: the write-back only fills an empty key (with dual-write off,
 /// nothing else would ever correct the stale migrated value before its TTL).
 pub async fn write_back_never_replaces_a_newer_value<S: Store + Clone>(store: S) {
-    let race = RaceStore::new(store.clone());
-    let cache = cache(race.clone(), "race-newer");
-    let old = cache.model::<UserV1>();
-    let new = cache
-        .model::<User>()
-        .migrate_from::<UserV1, _>(v1_to_v2)
-        .unwrap();
+    let (race, old, new) = race_pair(store.clone(), "race-newer");
     old.set("1", &v1(1, "Ada")).await.unwrap();
     let new_key = new.key("1").unwrap();
     let fresh = new.encode_value(&v2(1, "Ada Lovelace")).unwrap();
-    let (k, v) = (new_key.clone(), fresh.clone());
-    race.arm_with(new_key.clone(), move || {
-        Interference::Set(k.clone(), v.clone())
-    });
+    race.arm_set(new_key.clone(), fresh.clone());
     // The read returns what it read...
     assert_eq!(new.get("1").await.unwrap(), Some(v2(1, "Ada")));
     // ...and the newer value written meanwhile stays.
@@ -488,22 +498,13 @@ pub async fn write_back_never_replaces_a_newer_value<S: Store + Clone>(store: S)
 /// current version already had (skipped by the migrator, deleted by a sweep with
 /// `delete_old`).
 pub async fn migrator_never_replaces_a_newer_value<S: Store + Clone>(store: S) {
-    let race = RaceStore::new(store.clone());
-    let cache = cache(race.clone(), "race-sweep");
-    let old = cache.model::<UserV1>();
-    let new = cache
-        .model::<User>()
-        .migrate_from::<UserV1, _>(v1_to_v2)
-        .unwrap();
+    let (race, old, new) = race_pair(store.clone(), "race-sweep");
     for i in 0..5 {
         old.set(&i.to_string(), &v1(i, "Old")).await.unwrap();
     }
     let new_key = new.key("3").unwrap();
     let fresh = new.encode_value(&v2(3, "Fresh")).unwrap();
-    let (k, v) = (new_key.clone(), fresh.clone());
-    race.arm_with(new_key.clone(), move || {
-        Interference::Set(k.clone(), v.clone())
-    });
+    race.arm_set(new_key.clone(), fresh.clone());
     let report = new.migrator().run().await.unwrap();
     assert_eq!(
         (report.migrated, report.skipped, report.failed),

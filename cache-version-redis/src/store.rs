@@ -989,22 +989,18 @@ impl Store for RedisStore {
             return Ok(Vec::new());
         }
         let chunk = self.inner.config.batch_chunk;
-        let groups: Vec<Vec<usize>> = if self.is_cluster() {
-            let mut by_slot: HashMap<u16, Vec<usize>> = HashMap::new();
-            for (i, e) in entries.iter().enumerate() {
-                by_slot.entry(key_slot(&e.key)).or_default().push(i);
-            }
-            by_slot
-                .into_values()
-                .flat_map(|g| g.chunks(chunk).map(<[usize]>::to_vec).collect::<Vec<_>>())
-                .collect()
+        let indexed: Vec<(usize, &SetEntry)> = entries.iter().enumerate().collect();
+        let slots = if self.is_cluster() {
+            by_slot(&indexed, |(_, e)| &e.key)
         } else {
-            (0..entries.len())
-                .collect::<Vec<_>>()
-                .chunks(chunk)
-                .map(<[usize]>::to_vec)
-                .collect()
+            vec![indexed.iter().collect()]
         };
+        // Entry indices, one group per pipeline.
+        let groups: Vec<Vec<usize>> = slots
+            .iter()
+            .flat_map(|slot| slot.chunks(chunk))
+            .map(|group| group.iter().map(|(i, _)| *i).collect())
+            .collect();
         let pipes: Vec<Pipeline> = groups
             .iter()
             .map(|group| {

@@ -1350,6 +1350,23 @@ where
         }
     }
 
+    /// An old entry whose key the current version already holds: deleted with `delete_old`
+    /// (the current value wins), else skipped.
+    fn already_current(
+        &self,
+        old_key: Vec<u8>,
+        report: &mut SweepReport,
+        unlink: &mut Vec<Vec<u8>>,
+        deleted_planned: &mut u64,
+    ) {
+        if self.delete_old {
+            *deleted_planned += 1;
+            unlink.push(old_key);
+        } else {
+            report.skipped += 1;
+        }
+    }
+
     /// Writes the migration candidates of a batch under the current version.
     async fn migrate_batch(
         &self,
@@ -1388,12 +1405,7 @@ where
                 ttl,
             } = candidate;
             if existing.is_some() {
-                if self.delete_old {
-                    *deleted_planned += 1;
-                    unlink.push(old_key);
-                } else {
-                    report.skipped += 1;
-                }
+                self.already_current(old_key, report, unlink, deleted_planned);
                 continue;
             }
             match handle.encode_checked(&logical, &value) {
@@ -1425,9 +1437,19 @@ where
         // may have stored a newer value since the read above.
         let landed = match cache.timed(store.set_many_if_absent(&writes)).await {
             Ok(landed) if landed.len() == writes.len() => landed,
-            Ok(_) | Err(_) => {
+            Ok(landed) => {
                 report.failed += writes.len() as u64;
-                tracing::warn!(model = %cfg.name, "sweep: writing migrated values failed");
+                tracing::warn!(
+                    model = %cfg.name,
+                    "sweep: the store answered {} writes with {} results",
+                    writes.len(),
+                    landed.len()
+                );
+                return;
+            }
+            Err(e) => {
+                report.failed += writes.len() as u64;
+                tracing::warn!(model = %cfg.name, error = %e, "sweep: writing migrated values failed");
                 return;
             }
         };
@@ -1437,12 +1459,9 @@ where
             if landed {
                 kept_writes.push(entry);
                 kept_written.push((old_key, old_bytes));
-            } else if self.delete_old {
-                // As for a key the current version already had.
-                *deleted_planned += 1;
-                unlink.push(old_key);
             } else {
-                report.skipped += 1;
+                // The current version gained the key since the read above.
+                self.already_current(old_key, report, unlink, deleted_planned);
             }
         }
         let (writes, written) = (kept_writes, kept_written);

@@ -2,7 +2,7 @@
 //!
 //! The official `blake3` crate cannot hash in `const` (as of 1.8), and every version in this
 //! crate is a `const`, so this module carries its own implementation of the BLAKE3 hash mode
-//! (unkeyed, 32-byte output). It follows the specification's reference structure: 1024-byte
+//! (unkeyed and keyed, 32-byte output). It follows the specification's reference structure: 1024-byte
 //! chunks of 64-byte blocks, a chaining-value stack for the binary tree, the `ROOT` flag on
 //! the last compression.
 //!
@@ -37,6 +37,7 @@ const CHUNK_START: u32 = 1;
 const CHUNK_END: u32 = 2;
 const PARENT: u32 = 4;
 const ROOT: u32 = 8;
+const KEYED_HASH: u32 = 16;
 /// Deep enough for 2^54 chunks (2^64 bytes), as in the specification.
 const MAX_DEPTH: usize = 54;
 
@@ -143,6 +144,10 @@ const fn to_bytes(cv: &[u32; 8]) -> [u8; 32] {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Hasher {
+    /// The key words (the IV in the unkeyed mode): every chunk and parent starts from it.
+    key: [u32; 8],
+    /// `KEYED_HASH` in the keyed mode, 0 otherwise; or-ed into every compression.
+    mode: u32,
     /// The chaining value of the chunk being filled.
     chunk_cv: [u32; 8],
     /// The index of the chunk being filled.
@@ -167,6 +172,8 @@ impl Hasher {
     /// A hasher for the unkeyed hash mode.
     pub const fn new() -> Self {
         Hasher {
+            key: IV,
+            mode: 0,
             chunk_cv: IV,
             chunk_counter: 0,
             block: [0; 16],
@@ -177,12 +184,38 @@ impl Hasher {
         }
     }
 
-    const fn start_flag(&self) -> u32 {
-        if self.blocks_compressed == 0 {
-            CHUNK_START
-        } else {
-            0
+    /// A hasher for the keyed hash mode (a MAC): BLAKE3's `keyed_hash(key, input)`.
+    ///
+    /// ```
+    /// use cache_version_core::blake3::Hasher;
+    ///
+    /// let mac = Hasher::new_keyed(&[7; 32]).update(b"value").finalize();
+    /// assert_ne!(mac, Hasher::new_keyed(&[8; 32]).update(b"value").finalize());
+    /// ```
+    pub const fn new_keyed(key: &[u8; 32]) -> Self {
+        let mut words = [0u32; 8];
+        let mut i = 0;
+        while i < 8 {
+            words[i] = key[4 * i] as u32
+                | (key[4 * i + 1] as u32) << 8
+                | (key[4 * i + 2] as u32) << 16
+                | (key[4 * i + 3] as u32) << 24;
+            i += 1;
         }
+        let mut h = Hasher::new();
+        h.key = words;
+        h.mode = KEYED_HASH;
+        h.chunk_cv = words;
+        h
+    }
+
+    const fn start_flag(&self) -> u32 {
+        self.mode
+            | if self.blocks_compressed == 0 {
+                CHUNK_START
+            } else {
+                0
+            }
     }
 
     /// Adds the chaining value of a finished chunk and merges completed subtrees.
@@ -190,11 +223,11 @@ impl Hasher {
         while total_chunks & 1 == 0 {
             self.stack_len -= 1;
             cv = compress(
-                &IV,
+                &self.key,
                 &parent_block(&self.stack[self.stack_len], &cv),
                 0,
                 64,
-                PARENT,
+                PARENT | self.mode,
             );
             total_chunks >>= 1;
         }
@@ -255,7 +288,7 @@ impl Hasher {
             );
             self.chunk_counter += 1;
             self.push_chunk_cv(cv, self.chunk_counter);
-            self.chunk_cv = IV;
+            self.chunk_cv = self.key;
             self.block = [0; 16];
             self.block_len = 0;
             self.blocks_compressed = 0;
@@ -288,10 +321,10 @@ impl Hasher {
             depth -= 1;
             let child = compress(&cv, &block_words, counter, block_len, flags);
             block_words = parent_block(&self.stack[depth], &child);
-            cv = IV;
+            cv = self.key;
             counter = 0;
             block_len = BLOCK_LEN as u32;
-            flags = PARENT;
+            flags = PARENT | self.mode;
         }
         to_bytes(&compress(
             &cv,
@@ -306,6 +339,11 @@ impl Hasher {
 /// The BLAKE3 hash of `input`, in `const`.
 pub const fn hash(input: &[u8]) -> [u8; 32] {
     Hasher::new().update(input).finalize()
+}
+
+/// BLAKE3's keyed hash (a MAC) of `input` under `key`.
+pub const fn keyed_hash(key: &[u8; 32], input: &[u8]) -> [u8; 32] {
+    Hasher::new_keyed(key).update(input).finalize()
 }
 
 /// Hashes `count` 32-byte digests behind a leading 32-byte digest without copying them into

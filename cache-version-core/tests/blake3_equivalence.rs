@@ -73,3 +73,30 @@ fn usable_in_const() {
     const H: [u8; 32] = hash(b"abc");
     assert_eq!(H, *blake3::hash(b"abc").as_bytes());
 }
+
+#[test]
+fn keyed_mode_matches_the_blake3_crate() {
+    use cache_version_core::blake3::keyed_hash;
+    let key: [u8; 32] = std::array::from_fn(|i| (i * 7 + 3) as u8);
+    for len in (0..=5000)
+        .step_by(7)
+        .chain([63, 64, 65, 1023, 1024, 1025, 2048, 4097, 70_000])
+    {
+        let data = input(len, 99 + len as u64);
+        assert_eq!(
+            keyed_hash(&key, &data),
+            *blake3::keyed_hash(&key, &data).as_bytes(),
+            "keyed hash differs at length {len}"
+        );
+        let mut h = Hasher::new_keyed(&key);
+        let (a, b) = data.split_at(len / 3);
+        h.update_in_place(a);
+        h.update_in_place(b);
+        assert_eq!(
+            h.finalize(),
+            keyed_hash(&key, &data),
+            "split at {}",
+            len / 3
+        );
+    }
+}

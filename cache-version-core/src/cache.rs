@@ -45,8 +45,15 @@
 //! `tracing::warn!`, counted, and, when the cache fails open (the default), turned into a
 //! miss for reads and into a no-op for writes and deletes; when it fails closed they are
 //! returned. Errors of the caller's input (a logical key over the limit, a value that cannot be
-//! encoded or is over the size limit) and loader errors are always returned. In
+//! encoded or is over the size limit), loader errors and load timeouts are always returned. In
 //! [`ModelHandle::get_or_load`] the write-back of the loaded value is best effort in both modes.
+//!
+//! # What a read returns
+//!
+//! A read returns exactly what a writer of this model's current version stored under the
+//! key, or a counted miss: every stored byte string goes through one read path (size limit,
+//! envelope check with payload length and checksum, nesting limit, then the codec; see
+//! [`crate::envelope`]), and an entry past its logical expiry is a miss.
 //!
 //! # Runtime
 //!
@@ -54,30 +61,30 @@
 //! [`CacheBuilder::timeout`]), so they must run inside a Tokio runtime with the time driver
 //! enabled.
 
-use std::any::Any;
 use std::borrow::Borrow;
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
 use std::marker::PhantomData;
-use std::sync::{Arc, Mutex};
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tokio::sync::watch;
 use tracing::Instrument;
 
 use crate::codec::{Codec, CodecError, JsonCodec};
-use crate::envelope::{self, Expected};
+use crate::envelope::{self, Expected, MacKey, Times};
 use crate::error::{CacheError, ConfigError, DecodeError};
+use crate::flight::{Flights, Joined, Outcome};
 use crate::key::{
     display_key, validate_name, KeyPrefix, KeyVersion, NameError, NameKind, ValueFormat,
 };
-use crate::rollout::Rollout;
+use crate::load::{LoadError, LoadOutput, Loaded};
 use crate::stats::{Counters, Event, Registry, Stats, StatsSnapshot};
 use crate::store::{SetEntry, Store, StoreError};
+use crate::value::{Decoded, ValueSpec, WriteError};
 use crate::{CacheVersion, Shape, Version};
 
 /// Awaits an operation's future inside its tracing span, or directly when the span is
@@ -125,8 +132,12 @@ pub struct CacheConfig {
     pub max_value_len: usize,
     /// Whether values carry the envelope header.
     pub envelope: bool,
+    /// The key of the envelope's MAC (`Debug` hides it); `None`: a checksum.
+    pub mac_key: Option<MacKey>,
     /// Whether an unreadable value is deleted when found.
     pub delete_invalid: bool,
+    /// The longest a `get_or_load` waits for a value to be loaded.
+    pub load_timeout: Duration,
 }
 
 /// Configures a [`Cache`]: `Cache::builder(store).namespace("prod").build()`.
@@ -152,7 +163,9 @@ impl<S: Store> CacheBuilder<S, JsonCodec> {
                 max_key_len: Cache::<S>::DEFAULT_MAX_KEY_LEN,
                 max_value_len: Cache::<S>::DEFAULT_MAX_VALUE_LEN,
                 envelope: true,
+                mac_key: None,
                 delete_invalid: false,
+                load_timeout: Cache::<S>::DEFAULT_LOAD_TIMEOUT,
             },
         }
     }
@@ -220,7 +233,9 @@ impl<S: Store, C: Codec> CacheBuilder<S, C> {
         self
     }
 
-    /// The largest encoded value in bytes, envelope included (default 8 MiB).
+    /// The largest encoded value in bytes, envelope included (default 8 MiB). Writes over it
+    /// are refused; stored values over it are never decoded, on any read path (a counted
+    /// `decode_error` and a miss).
     pub fn max_value_len(mut self, len: usize) -> Self {
         self.config.max_value_len = len;
         self
@@ -229,11 +244,24 @@ impl<S: Store, C: Codec> CacheBuilder<S, C> {
     /// Whether values carry the envelope header (default `true`).
     ///
     /// Off, values are the codec's bytes alone, readable by programs in other languages. The
-    /// cost: a value written under the key by someone else (or damaged) is caught only when
-    /// the codec fails to decode it, and may otherwise be read as a wrong value. The key
+    /// cost: a value written under the key by someone else (or damaged, or cut short) is
+    /// caught only when the codec fails to decode it, and may otherwise be read as a wrong
+    /// value; entries carry no write time, so nothing can be served past its expiry. The key
     /// version covers this switch, so raw and enveloped entries never share a key.
     pub fn envelope(mut self, on: bool) -> Self {
         self.config.envelope = on;
+        self
+    }
+
+    /// Seals every value with a keyed MAC (BLAKE3's keyed hash, 16 bytes) instead of the
+    /// CRC-32 checksum, for deployments where less trusted programs can write to the store: a
+    /// value not written with this key is a counted miss, whatever it contains. Every build
+    /// that shares the entries needs the same key (derive one from a secret with
+    /// [`MacKey::derive_from`]); the key is never printed. The MAC costs more than the
+    /// checksum (see the README's figures) and is part of the key version, so turning it on
+    /// moves every model to a fresh key space.
+    pub fn mac_key(mut self, key: MacKey) -> Self {
+        self.config.mac_key = Some(key);
         self
     }
 
@@ -241,6 +269,22 @@ impl<S: Store, C: Codec> CacheBuilder<S, C> {
     /// (default `false`; the next write replaces it anyway). Best effort.
     pub fn delete_invalid(mut self, on: bool) -> Self {
         self.config.delete_invalid = on;
+        self
+    }
+
+    /// The longest a [`ModelHandle::get_or_load`] waits for a value to be loaded (default
+    /// 10 s; above zero). The leader's loader is dropped (cancelled) when it runs longer and
+    /// the call fails with [`CacheError::LoadTimeout`]; a caller waiting on another's load
+    /// never waits longer than this either, and when that load gives up or is cancelled, one
+    /// of the waiters with time left leads a new load with its own loader.
+    ///
+    /// moka's `get_with` and FusionCache wait for a loader without bound by default
+    /// (FusionCache offers soft and hard factory timeouts, off by default). A bound is the
+    /// safer default for a shared cache: a hung database call must not hold every request for
+    /// one key forever. 10 s is longer than any healthy query and shorter than the usual
+    /// 30 s request timeouts in front of a service.
+    pub fn load_timeout(mut self, timeout: Duration) -> Self {
+        self.config.load_timeout = timeout;
         self
     }
 
@@ -255,6 +299,9 @@ impl<S: Store, C: Codec> CacheBuilder<S, C> {
         }
         if config.timeout.is_zero() {
             return Err(ConfigError::ZeroTimeout);
+        }
+        if config.load_timeout.is_zero() {
+            return Err(ConfigError::ZeroLimit("load timeout"));
         }
         if config.default_ttl == Some(Duration::ZERO) {
             return Err(ConfigError::ZeroLimit("default TTL"));
@@ -275,7 +322,7 @@ impl<S: Store, C: Codec> CacheBuilder<S, C> {
                 codec: self.codec,
                 config,
                 stats: Registry::default(),
-                flights: Mutex::default(),
+                flights: Flights::default(),
             }),
         })
     }
@@ -294,9 +341,8 @@ pub(crate) struct Shared<S, C> {
     /// The store's own bound on a call is within the timeout ([`Store::call_bound`]).
     pub(crate) store_bounds_calls: bool,
     pub(crate) stats: Registry,
-    /// In-flight loads of `get_or_load`, by full key; each value is an
-    /// `Arc<watch::Sender<Option<FlightResult<T>>>>` for the handle's `T`.
-    flights: Mutex<HashMap<Vec<u8>, Arc<dyn Any + Send + Sync>>>,
+    /// In-flight loads of `get_or_load`.
+    flights: Flights,
 }
 
 impl<S: Store, C: Codec> Clone for Cache<S, C> {
@@ -321,6 +367,8 @@ impl<S: Store> Cache<S> {
     pub const DEFAULT_TTL: Duration = Duration::from_secs(3600);
     /// The default operation timeout: 250 ms.
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
+    /// The default load timeout of `get_or_load`: 10 s.
+    pub const DEFAULT_LOAD_TIMEOUT: Duration = Duration::from_secs(10);
     /// The default logical key limit: 16 KiB.
     pub const DEFAULT_MAX_KEY_LEN: usize = 16 << 10;
     /// The default value size limit: 8 MiB.
@@ -364,30 +412,12 @@ impl<S: Store, C: Codec> Cache<S, C> {
         &self,
         name: &str,
     ) -> Result<ModelHandle<T, S, C>, NameError> {
-        let format = if self.shared.config.envelope {
-            ValueFormat::Enveloped
-        } else {
-            ValueFormat::Raw
-        };
-        let key_version = KeyVersion::compute(name, &T::VERSION, C::ID, format);
-        let prefix = KeyPrefix::new(&self.shared.config.namespace, name, &key_version)?;
-        let version_hex: Arc<str> = key_version.to_string().into();
-        let cfg = ModelConfig {
-            name: name.into(),
-            version: T::VERSION,
-            key_version,
-            counters: self.shared.stats.counters(name, &version_hex),
-            version_hex,
-            prefix,
-            expected: Expected::new(C::ID, &key_version),
-            default_ttl: self.shared.config.default_ttl,
-            size_hint: Arc::default(),
-        };
+        let cfg = ModelConfig::new(self, name, &T::VERSION)?;
         Ok(ModelHandle {
             inner: Arc::new(ModelInner {
                 cache: self.clone(),
                 cfg,
-                rollout: None,
+                versions: None,
                 _t: PhantomData,
             }),
         })
@@ -418,6 +448,30 @@ impl<S: Store, C: Codec> Cache<S, C> {
         self.shared.stats.snapshot()
     }
 
+    /// The value format of this cache's entries (part of every key version).
+    pub(crate) fn value_format(&self) -> ValueFormat {
+        match (&self.shared.config.envelope, &self.shared.config.mac_key) {
+            (false, _) => ValueFormat::Raw,
+            (true, None) => ValueFormat::Enveloped,
+            (true, Some(_)) => ValueFormat::EnvelopedMac,
+        }
+    }
+
+    /// The key version of `version` under `model`, with this cache's codec and value format.
+    pub(crate) fn key_version(&self, model: &str, version: &Version) -> KeyVersion {
+        KeyVersion::compute(model, version, C::ID, self.value_format())
+    }
+
+    /// How the entries of `key_version` are written and read in this cache.
+    pub(crate) fn value_spec(&self, key_version: &KeyVersion) -> ValueSpec {
+        let config = &self.shared.config;
+        let expected = config.envelope.then(|| match &config.mac_key {
+            None => Expected::new(C::ID, key_version),
+            Some(key) => Expected::with_mac(C::ID, key_version, key.clone()),
+        });
+        ValueSpec::new(expected, config.max_value_len)
+    }
+
     /// Runs a store operation within the timeout.
     ///
     /// A named future rather than an `async fn`: an `async fn` keeps its argument (the store's
@@ -441,7 +495,7 @@ impl<S: Store, C: Codec> Cache<S, C> {
     }
 
     /// `ttl` with the configured jitter, at least 1 ms.
-    fn jittered(&self, ttl: Duration) -> Duration {
+    pub(crate) fn jittered(&self, ttl: Duration) -> Duration {
         jitter(ttl, self.shared.config.ttl_jitter).max(Duration::from_millis(1))
     }
 }
@@ -479,11 +533,34 @@ pub(crate) struct ModelConfig {
     pub(crate) key_version: KeyVersion,
     pub(crate) version_hex: Arc<str>,
     pub(crate) prefix: KeyPrefix,
-    pub(crate) expected: Expected,
+    pub(crate) spec: ValueSpec,
     pub(crate) default_ttl: Option<Duration>,
     pub(crate) counters: Arc<Counters>,
     /// The size of a recent encoded value (capped), to allocate an encode buffer once.
     pub(crate) size_hint: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl ModelConfig {
+    fn new<S: Store, C: Codec>(
+        cache: &Cache<S, C>,
+        name: &str,
+        version: &Version,
+    ) -> Result<Self, NameError> {
+        let key_version = cache.key_version(name, version);
+        let prefix = KeyPrefix::new(&cache.shared.config.namespace, name, &key_version)?;
+        let version_hex: Arc<str> = key_version.to_string().into();
+        Ok(ModelConfig {
+            name: name.into(),
+            version: *version,
+            key_version,
+            counters: cache.shared.stats.counters(name, &version_hex),
+            version_hex,
+            prefix,
+            spec: cache.value_spec(&key_version),
+            default_ttl: cache.shared.config.default_ttl,
+            size_hint: Arc::default(),
+        })
+    }
 }
 
 /// The largest encode buffer allocated up front from the size of earlier values.
@@ -492,9 +569,9 @@ const SIZE_HINT_CAP: usize = 64 * 1024;
 pub(crate) struct ModelInner<T, S: Store, C: Codec> {
     pub(crate) cache: Cache<S, C>,
     pub(crate) cfg: ModelConfig,
-    /// Older versions registered by the rolling-deploy tools ([`crate::rollout`]); `None`
+    /// Other versions registered by the rolling-deploy tools ([`crate::rollout`]); `None`
     /// (the common case) keeps `get`/`set`/`delete` to one key and one branch.
-    pub(crate) rollout: Option<Arc<Rollout<T, C>>>,
+    pub(crate) versions: Option<Arc<dyn OtherVersions<T, S, C>>>,
     pub(crate) _t: PhantomData<fn() -> T>,
 }
 
@@ -526,8 +603,47 @@ impl<T, S: Store, C: Codec> std::fmt::Debug for ModelHandle<T, S, C> {
     }
 }
 
-type SharedError = Arc<dyn std::error::Error + Send + Sync>;
-type FlightTx<T> = watch::Sender<Option<Result<T, SharedError>>>;
+/// A boxed future of the rollout hooks (cold paths only).
+pub(crate) type BoxFuture<'a, R> = Pin<Box<dyn Future<Output = R> + Send + 'a>>;
+
+/// What the rolling-deploy tools ([`crate::rollout`]) add to a handle: other versions of the
+/// model that reads fall back to and writes and deletes reach. Implemented there; the cache
+/// only calls it (so this module does not depend on that one).
+pub(crate) trait OtherVersions<T, S: Store, C: Codec>: Send + Sync + 'static {
+    /// The key prefixes of every registered version: a delete removes the key under each.
+    fn prefixes(&self) -> &[KeyPrefix];
+
+    /// Whether a miss should try the older versions now.
+    fn falls_back(&self) -> bool;
+
+    /// The value of an absent key from the first older version that holds a readable entry,
+    /// converted (and written back, unless turned off); counts what it does.
+    fn fallback<'a>(
+        &'a self,
+        handle: &'a ModelHandle<T, S, C>,
+        logical: &'a [u8],
+    ) -> BoxFuture<'a, Option<T>>;
+
+    /// Whether writes also go to older versions now.
+    fn dual_writes_active(&self) -> bool;
+
+    /// Appends the dual-write entries of one value (converted, with `ttl`); the keys of
+    /// versions the value cannot be converted or encoded for go to `stale`.
+    #[allow(clippy::too_many_arguments)]
+    fn push_dual_writes(
+        &self,
+        handle: &ModelHandle<T, S, C>,
+        logical: &[u8],
+        value: &T,
+        ttl: Option<Duration>,
+        times: Times,
+        batch: &mut Vec<SetEntry>,
+        stale: &mut Vec<Vec<u8>>,
+    );
+
+    /// The implementation, for the rollout tools to reach their own state.
+    fn as_any(&self) -> &(dyn std::any::Any + Send + Sync);
+}
 
 /// What a read found.
 enum Read<T> {
@@ -543,7 +659,7 @@ enum Read<T> {
 
 impl<T, S, C> ModelHandle<T, S, C>
 where
-    T: CacheVersion + Serialize + DeserializeOwned,
+    T: CacheVersion + Serialize + DeserializeOwned + 'static,
     S: Store,
     C: Codec,
 {
@@ -587,11 +703,20 @@ where
     pub fn with_default_ttl(&self, ttl: Option<Duration>) -> Self {
         let mut cfg = self.inner.cfg.clone();
         cfg.default_ttl = ttl.map(|t| t.max(Duration::from_millis(1)));
+        self.derive(cfg, self.inner.versions.clone())
+    }
+
+    /// A handle like this one with other settings or versions (for the rollout tools).
+    pub(crate) fn derive(
+        &self,
+        cfg: ModelConfig,
+        versions: Option<Arc<dyn OtherVersions<T, S, C>>>,
+    ) -> Self {
         ModelHandle {
             inner: Arc::new(ModelInner {
                 cache: self.inner.cache.clone(),
                 cfg,
-                rollout: self.inner.rollout.clone(),
+                versions,
                 _t: PhantomData,
             }),
         }
@@ -602,9 +727,34 @@ where
         self.full_key(logical.as_ref())
     }
 
-    /// Encodes a value as it is stored: envelope header (unless turned off), then the codec's
+    /// Encodes a value as it is stored now with the handle's default TTL: envelope header
+    /// (unless turned off; with the write time and logical expiry), then the codec's
     /// payload, in one buffer. (The size limit is checked by the writing methods.)
     pub fn encode_value(&self, value: &T) -> Result<Vec<u8>, CodecError> {
+        match self.encode_at(value, Times::now(self.inner.cfg.default_ttl)) {
+            Ok(bytes) => Ok(bytes),
+            Err(WriteError::Encode(e)) => Err(e),
+            Err(WriteError::TooLarge { .. }) => unreachable!("encode_at does not check sizes"),
+        }
+    }
+
+    /// Runs a stored value through the read path (size limit, envelope, nesting limit,
+    /// codec) and decodes it.
+    pub fn decode_value(&self, bytes: &[u8]) -> Result<T, DecodeError> {
+        self.read_bytes(bytes).map(|d| d.value)
+    }
+
+    /// The one read path for this version's entries.
+    pub(crate) fn read_bytes(&self, bytes: &[u8]) -> Result<Decoded<T>, DecodeError> {
+        let codec = &self.inner.cache.shared.codec;
+        self.inner
+            .cfg
+            .spec
+            .read(bytes, |payload| codec.decode::<T>(payload))
+    }
+
+    /// Encodes `value` with `times` in one buffer sized from recent values.
+    fn encode_at(&self, value: &T, times: Times) -> Result<Vec<u8>, WriteError> {
         // One allocation at the size of a recent value (plus 1/8), instead of growing from 128
         // bytes: a 1 KB value grew through four reallocations, and a `set_many` of 100 of them
         // cost 0.2-0.3 µs a key more than a hand-written pipeline (redis_bench --pin; 0.06-0.08
@@ -615,11 +765,13 @@ where
             .cfg
             .size_hint
             .load(std::sync::atomic::Ordering::Relaxed);
-        let mut out = Vec::with_capacity(if hint == 0 { 128 } else { hint + hint / 8 });
-        if self.envelope() {
-            envelope::write_header(&mut out, &self.inner.cfg.expected);
-        }
-        self.inner.cache.shared.codec.encode(value, &mut out)?;
+        let codec = &self.inner.cache.shared.codec;
+        let capacity = if hint == 0 { 128 } else { hint + hint / 8 };
+        let out = self
+            .inner
+            .cfg
+            .spec
+            .write(capacity, times, |out| codec.encode(value, out))?;
         let len = out.len().min(SIZE_HINT_CAP);
         if len > hint || len < hint / 2 {
             self.inner
@@ -628,21 +780,6 @@ where
                 .store(len, std::sync::atomic::Ordering::Relaxed);
         }
         Ok(out)
-    }
-
-    /// Checks the envelope (unless turned off) and decodes a stored value.
-    pub fn decode_value(&self, bytes: &[u8]) -> Result<T, DecodeError> {
-        let payload = if self.envelope() {
-            envelope::check(bytes, &self.inner.cfg.expected).map_err(DecodeError::Envelope)?
-        } else {
-            bytes
-        };
-        self.inner
-            .cache
-            .shared
-            .codec
-            .decode(payload)
-            .map_err(DecodeError::Codec)
     }
 
     /// Reads a value. A miss, and under fail-open any store or decode failure, is `Ok(None)`.
@@ -690,12 +827,12 @@ where
         let full = self.full_key(logical)?;
         let cache = &self.inner.cache;
         traced!(self.span("delete"), async {
-            let deleted = match self.inner.rollout.as_deref() {
+            let deleted = match self.inner.versions.as_deref() {
                 None => cache.timed(cache.shared.store.delete(&full)).await,
                 // Every registered version of the key, in one call.
-                Some(rollout) => {
-                    let mut keys = Vec::with_capacity(1 + rollout.versions().len());
-                    rollout.push_old_keys(logical, &mut keys);
+                Some(versions) => {
+                    let mut keys = Vec::with_capacity(1 + versions.prefixes().len());
+                    keys.extend(versions.prefixes().iter().map(|p| p.key(logical)));
                     keys.push(full);
                     cache
                         .timed(cache.shared.store.delete_many(&keys))
@@ -713,7 +850,7 @@ where
     /// Reads many values in one store call; one slot per key, in order. Under fail-open an
     /// unreadable value is a `None` in its slot and a store failure makes every slot `None`;
     /// under fail-closed either fails the whole call. With migrations registered, each missing
-    /// slot falls back to the older versions as in [`ModelHandle::get`] (key by key).
+    /// slot falls back to the older versions as in [`ModelHandle::get`].
     pub async fn get_many<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<Vec<Option<T>>, CacheError> {
         let full: Vec<Vec<u8>> = keys
             .iter()
@@ -736,10 +873,11 @@ where
             // The values stay alive until every one is decoded: freeing each 1 KB buffer
             // between decodes made glibc's allocator split and merge it with the decoded
             // strings, ~1 µs a key on the Redis bench.
+            let now = envelope::now_ms();
             let mut out = Vec::with_capacity(values.len());
             let mut hits = 0;
             for ((k, f), v) in keys.iter().zip(&full).zip(&values) {
-                let read = match self.finish_read(k.as_ref(), f, v.as_deref()).await {
+                let read = match self.finish_read(k.as_ref(), f, v.as_deref(), now).await {
                     Ok(read) => read,
                     Err(e) => {
                         self.inner.cfg.counters.record_n(Event::Hit, hits);
@@ -772,25 +910,35 @@ where
         I: IntoIterator<Item = (K, V)>,
     {
         let ttl = self.inner.cfg.default_ttl;
-        let dual = self.dual_write();
+        let dual = self.dual_writes();
         let mut batch = Vec::new();
         let mut stale = Vec::new();
         let mut first_key = None;
         let mut n = 0;
+        let now = envelope::now_ms();
         for (k, v) in entries {
             let logical = k.as_ref();
             if first_key.is_none() {
                 first_key = Some(logical.to_vec());
             }
             let ttl = ttl.map(|t| self.inner.cache.jittered(t));
+            let times = Times::at(now, ttl);
             batch.push(SetEntry {
                 key: self.full_key(logical)?,
-                value: self.encode_checked(logical, v.borrow())?,
+                value: self.encode_checked(logical, v.borrow(), times)?,
                 ttl,
             });
             n += 1;
-            if let Some(rollout) = dual {
-                rollout.push_dual_writes(self, logical, v.borrow(), ttl, &mut batch, &mut stale);
+            if let Some(versions) = dual {
+                versions.push_dual_writes(
+                    self,
+                    logical,
+                    v.borrow(),
+                    ttl,
+                    times,
+                    &mut batch,
+                    &mut stale,
+                );
             }
         }
         if batch.is_empty() {
@@ -800,9 +948,7 @@ where
         traced!(self.span("set_many"), async {
             match cache.timed(cache.shared.store.set_many(&batch)).await {
                 Ok(()) => {
-                    if let Some(rollout) = dual {
-                        rollout.delete_stale(self, &stale).await;
-                    }
+                    self.delete_stale(&stale).await;
                     Ok(())
                 }
                 Err(e) => {
@@ -823,9 +969,9 @@ where
         if full.is_empty() {
             return Ok(0);
         }
-        if let Some(rollout) = self.inner.rollout.as_deref() {
+        if let Some(versions) = self.inner.versions.as_deref() {
             for k in keys {
-                rollout.push_old_keys(k.as_ref(), &mut full);
+                full.extend(versions.prefixes().iter().map(|p| p.key(k.as_ref())));
             }
         }
         let cache = &self.inner.cache;
@@ -842,60 +988,85 @@ where
 
     /// Reads a value, or loads, stores and returns it on a miss.
     ///
+    /// The loader returns the value (`T`), a [`Loaded<T>`] (to skip caching it or give it
+    /// its own TTL), or either in a `Result` with the loader's own error type, which comes
+    /// back typed in [`LoadError::Loader`] (see [`crate::load`]).
+    ///
     /// Single-flight: while a load of a key runs, other callers of `get_or_load` for that key
-    /// on this cache (any handle of the same model version) wait for it instead of calling
-    /// their loaders. A loader error goes to every waiter as [`CacheError::Load`] and is not
-    /// remembered: the next call loads again. If the loading caller is cancelled, a waiter
-    /// takes over. The loaded value is written with the default TTL before the waiters get it
-    /// (best effort: a failed write is logged and counted, and the value is still returned).
-    pub async fn get_or_load<F, Fut, E>(
+    /// on this cache (any handle of the same model version, with the same value and error
+    /// types) wait for it instead of calling their loaders. A loader error goes to every
+    /// waiter and is not remembered: the next call loads again. Every caller gets a value or
+    /// an error within the load timeout ([`CacheBuilder::load_timeout`]): a loader that runs
+    /// longer is cancelled and its callers get [`CacheError::LoadTimeout`]; when the loading
+    /// caller is cancelled or gives up, a waiter with time left takes over with its own
+    /// loader. A `get_or_load` of the same key from inside its own loader fails with
+    /// [`CacheError::Reentrant`] instead of waiting for itself. The loaded value is written
+    /// with the default TTL before the waiters get it (best effort: a failed write is logged
+    /// and counted, and the value is still returned).
+    pub async fn get_or_load<F, Fut, R>(
         &self,
         key: impl AsRef<[u8]>,
         loader: F,
-    ) -> Result<T, CacheError>
+    ) -> Result<T, LoadError<R::Error>>
     where
         T: Clone + Send + Sync + 'static,
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
-        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+        Fut: Future<Output = R>,
+        R: LoadOutput<T>,
+        R::Error: Send + Sync + 'static,
     {
         let logical = key.as_ref();
         let full = self.full_key(logical)?;
         traced!(self.span("get_or_load"), async {
+            let deadline =
+                tokio::time::Instant::now() + self.inner.cache.shared.config.load_timeout;
             let unavailable = match self.read(logical, &full).await? {
                 Read::Hit(v) => return Ok(v),
                 Read::Miss { unavailable } => unavailable,
                 Read::Absent => false,
             };
+            let flights = &self.inner.cache.shared.flights;
             let mut loader = Some(loader);
+            let mut joined = flights.join::<T, R::Error>(&full);
             loop {
-                match self.join_flight(&full) {
-                    Flight::Wait(mut rx) => match rx.wait_for(Option::is_some).await {
-                        Ok(done) => {
-                            return match done.as_ref() {
-                                Some(Ok(v)) => Ok(v.clone()),
-                                Some(Err(e)) => Err(CacheError::Load {
+                match joined {
+                    Joined::Reentrant => {
+                        return Err(CacheError::Reentrant {
+                            model: self.inner.cfg.name.clone(),
+                            key: display_key(logical),
+                        }
+                        .into())
+                    }
+                    Joined::Lead(leader) => {
+                        let loader = loader.take().expect("a caller leads at most once");
+                        return self
+                            .lead(logical, &full, leader, loader, !unavailable, deadline)
+                            .await;
+                    }
+                    Joined::Wait(mut waiter) => {
+                        match tokio::time::timeout_at(deadline, waiter.outcome()).await {
+                            Ok(Outcome::Value(v)) => return Ok(v),
+                            Ok(Outcome::Failed(error)) => {
+                                return Err(LoadError::Loader {
                                     model: self.inner.cfg.name.clone(),
                                     key: display_key(logical),
-                                    source: e.clone(),
-                                }),
-                                None => unreachable!("waited for Some"),
-                            };
+                                    error,
+                                })
+                            }
+                            // The leader was cancelled or gave up: join again (the first to
+                            // get there leads).
+                            Ok(Outcome::Expired) => joined = flights.join(&full),
+                            // The leader did not answer within our whole load timeout (not
+                            // even with its own): retire its flight so the next caller loads.
+                            Err(_) => {
+                                flights.abandon(&full, &waiter);
+                                return Err(self.load_timeout(logical).into());
+                            }
                         }
-                        // The loading caller was cancelled: take over.
-                        Err(_) => continue,
-                    },
-                    Flight::Lead(guard) => {
-                        let loader = loader.take().expect("a caller leads at most once");
-                        return self.lead(logical, &full, guard, loader, !unavailable).await;
                     }
                 }
             }
         })
-    }
-
-    pub(crate) fn envelope(&self) -> bool {
-        self.inner.cache.shared.config.envelope
     }
 
     fn span(&self, op: &'static str) -> tracing::Span {
@@ -920,30 +1091,59 @@ where
         Ok(self.inner.cfg.prefix.key(logical))
     }
 
-    pub(crate) fn encode_checked(&self, logical: &[u8], value: &T) -> Result<Vec<u8>, CacheError> {
+    /// Encodes a value written at `times` and checks the size limit.
+    pub(crate) fn encode_checked(
+        &self,
+        logical: &[u8],
+        value: &T,
+        times: Times,
+    ) -> Result<Vec<u8>, CacheError> {
         let bytes = self
-            .encode_value(value)
-            .map_err(|source| CacheError::Encode {
-                model: self.inner.cfg.name.clone(),
-                key: display_key(logical),
-                source,
-            })?;
+            .encode_at(value, times)
+            .map_err(|e| self.write_error(logical, e))?;
         let limit = self.inner.cache.shared.config.max_value_len;
         if bytes.len() > limit {
-            return Err(CacheError::ValueTooLarge {
-                model: self.inner.cfg.name.clone(),
-                key: display_key(logical),
-                size: bytes.len(),
-                limit,
-            });
+            return Err(self.write_error(
+                logical,
+                WriteError::TooLarge {
+                    size: bytes.len(),
+                    limit,
+                },
+            ));
         }
         Ok(bytes)
+    }
+
+    fn write_error(&self, logical: &[u8], e: WriteError) -> CacheError {
+        let model = self.inner.cfg.name.clone();
+        let key = display_key(logical);
+        match e {
+            WriteError::Encode(source) => CacheError::Encode { model, key, source },
+            WriteError::TooLarge { size, limit } => CacheError::ValueTooLarge {
+                model,
+                key,
+                size,
+                limit,
+            },
+        }
+    }
+
+    fn load_timeout(&self, logical: &[u8]) -> CacheError {
+        self.inner.cfg.counters.record(Event::LoadTimeout);
+        CacheError::LoadTimeout {
+            model: self.inner.cfg.name.clone(),
+            key: display_key(logical),
+            after: self.inner.cache.shared.config.load_timeout,
+        }
     }
 
     async fn read(&self, logical: &[u8], full: &[u8]) -> Result<Read<T>, CacheError> {
         let cache = &self.inner.cache;
         match cache.timed(cache.shared.store.get(full)).await {
-            Ok(v) => match self.finish_read(logical, full, v.as_deref()).await? {
+            Ok(v) => match self
+                .finish_read(logical, full, v.as_deref(), envelope::now_ms())
+                .await?
+            {
                 Read::Absent => Ok(self.resolve_absent(logical).await),
                 read @ Read::Hit(_) => {
                     self.inner.cfg.counters.record(Event::Hit);
@@ -960,26 +1160,27 @@ where
     /// Resolves an absent value: served from an older version when migrations are registered
     /// (counted there as a fallback hit), else counted as a miss. Never returns `Absent`.
     async fn resolve_absent(&self, logical: &[u8]) -> Read<T> {
-        if let Some(rollout) = self.inner.rollout.as_deref() {
-            // Boxed: only handles with migrations pay for the older versions' reads.
-            if let Some(v) = Box::pin(rollout.fallback(self, logical)).await {
-                return Read::Hit(v);
+        if let Some(versions) = self.inner.versions.as_deref() {
+            if versions.falls_back() {
+                if let Some(v) = versions.fallback(self, logical).await {
+                    return Read::Hit(v);
+                }
             }
         }
         self.inner.cfg.counters.record(Event::Miss);
         Read::Miss { unavailable: false }
     }
 
-    /// The rollout when dual-write is registered and on.
-    fn dual_write(&self) -> Option<&Rollout<T, C>> {
+    /// The registered versions when dual-write is registered and on.
+    fn dual_writes(&self) -> Option<&dyn OtherVersions<T, S, C>> {
         self.inner
-            .rollout
+            .versions
             .as_deref()
-            .filter(|r| r.dual_write_active())
+            .filter(|v| v.dual_writes_active())
     }
 
     /// Classifies what the store returned for one key, counting all but hits (the caller
-    /// counts those).
+    /// counts those). An entry past its logical expiry is a miss.
     ///
     /// The unreadable case runs in a boxed future of its own: it is rare, and keeping its
     /// store call out of this future keeps every read's future small (they are moved on each
@@ -990,22 +1191,18 @@ where
         logical: &[u8],
         full: &[u8],
         value: Option<&[u8]>,
+        now_ms: u64,
     ) -> Result<Read<T>, CacheError> {
         let Some(bytes) = value else {
             return Ok(Read::Absent);
         };
-        let limit = self.inner.cache.shared.config.max_value_len;
-        let decoded = if bytes.len() > limit {
-            Err(DecodeError::TooLarge {
-                size: bytes.len(),
-                limit,
-            })
-        } else {
-            self.decode_value(bytes)
-        };
-        match decoded {
+        match self.read_bytes(bytes) {
+            Ok(d) if d.expired_at(now_ms) => {
+                self.inner.cfg.counters.record(Event::Miss);
+                Ok(Read::Miss { unavailable: false })
+            }
             // Counted by the caller (a batch counts its hits at once).
-            Ok(v) => Ok(Read::Hit(v)),
+            Ok(d) => Ok(Read::Hit(d.value)),
             Err(e) => Box::pin(self.unreadable(logical, full, e)).await,
         }
     }
@@ -1102,6 +1299,22 @@ where
         Ok(keys.iter().map(|_| None).collect())
     }
 
+    /// Deletes the keys dual-write could not write (best effort).
+    async fn delete_stale(&self, stale: &[Vec<u8>]) {
+        if stale.is_empty() {
+            return;
+        }
+        let cache = &self.inner.cache;
+        if let Err(e) = cache.timed(cache.shared.store.delete_many(stale)).await {
+            self.inner.cfg.counters.record(Event::StoreError);
+            tracing::warn!(
+                model = %self.inner.cfg.name,
+                error = %e,
+                "could not delete old-version keys that dual-write could not write"
+            );
+        }
+    }
+
     async fn write(
         &self,
         logical: &[u8],
@@ -1109,11 +1322,12 @@ where
         ttl: Option<Duration>,
     ) -> Result<(), CacheError> {
         let full = self.full_key(logical)?;
-        let bytes = self.encode_checked(logical, value)?;
         let cache = &self.inner.cache;
         let ttl = ttl.map(|t| cache.jittered(t));
+        let times = Times::now(ttl);
+        let bytes = self.encode_checked(logical, value, times)?;
         traced!(self.span("set"), async {
-            let written = match self.dual_write() {
+            let written = match self.dual_writes() {
                 None => {
                     cache
                         .timed(cache.shared.store.set(&full, &bytes, ttl))
@@ -1121,7 +1335,7 @@ where
                 }
                 // This version and the older ones in one store call (boxed: only handles
                 // with dual-write on pay for its future).
-                Some(rollout) => {
+                Some(versions) => {
                     Box::pin(async {
                         let mut batch = vec![SetEntry {
                             key: full,
@@ -1129,10 +1343,12 @@ where
                             ttl,
                         }];
                         let mut stale = Vec::new();
-                        rollout.push_dual_writes(self, logical, value, ttl, &mut batch, &mut stale);
+                        versions.push_dual_writes(
+                            self, logical, value, ttl, times, &mut batch, &mut stale,
+                        );
                         let r = cache.timed(cache.shared.store.set_many(&batch)).await;
                         if r.is_ok() {
-                            rollout.delete_stale(self, &stale).await;
+                            self.delete_stale(&stale).await;
                         }
                         r
                     })
@@ -1146,75 +1362,60 @@ where
         })
     }
 
-    /// Joins the load of `full` in flight, or registers a new one led by the caller.
-    fn join_flight<'a>(&'a self, full: &'a [u8]) -> Flight<'a, T>
-    where
-        T: Clone + Send + Sync + 'static,
-    {
-        let shared = &self.inner.cache.shared;
-        let mut flights = shared.flights.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(tx) = flights
-            .get(full)
-            .and_then(|f| f.downcast_ref::<FlightTx<T>>())
-        {
-            return Flight::Wait(tx.subscribe());
-        }
-        // None in flight (or one of another Rust type with the same key: load separately).
-        let tx: Arc<FlightTx<T>> = Arc::new(watch::channel(None).0);
-        let registered = !flights.contains_key(full);
-        if registered {
-            flights.insert(full.to_vec(), tx.clone() as Arc<dyn Any + Send + Sync>);
-        }
-        Flight::Lead(FlightGuard {
-            flights: &shared.flights,
-            key: full,
-            tx,
-            registered,
-        })
-    }
-
-    async fn lead<F, Fut, E>(
+    async fn lead<E, Fut, R>(
         &self,
         logical: &[u8],
         full: &[u8],
-        guard: FlightGuard<'_, T>,
-        loader: F,
+        leader: crate::flight::Leader<'_, T, E>,
+        loader: impl FnOnce() -> Fut,
         recheck: bool,
-    ) -> Result<T, CacheError>
+        deadline: tokio::time::Instant,
+    ) -> Result<T, LoadError<E>>
     where
         T: Clone + Send + Sync + 'static,
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
-        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+        Fut: Future<Output = R>,
+        R: LoadOutput<T, Error = E>,
     {
         // A load that finished between our miss and our registration has written the value.
         if recheck {
             let cache = &self.inner.cache;
             if let Ok(Some(bytes)) = cache.timed(cache.shared.store.get(full)).await {
-                if let Ok(v) = self.decode_value(&bytes) {
+                if let Ok(Read::Hit(v)) = self
+                    .finish_read(logical, full, Some(&bytes), envelope::now_ms())
+                    .await
+                {
                     self.inner.cfg.counters.record(Event::Hit);
-                    guard.finish(Ok(v.clone()));
+                    leader.finish(Outcome::Value(v.clone()));
                     return Ok(v);
                 }
             }
         }
         self.inner.cfg.counters.record(Event::Load);
-        match loader().await {
-            Ok(v) => {
-                let ttl = self.inner.cfg.default_ttl;
-                if let Err(e) = self.write(logical, &v, ttl).await {
-                    tracing::warn!(error = %e, "could not cache the loaded value");
+        let loaded = match tokio::time::timeout_at(deadline, leader.run(loader())).await {
+            Ok(out) => out.into_loaded(),
+            Err(_) => {
+                leader.finish(Outcome::Expired);
+                return Err(self.load_timeout(logical).into());
+            }
+        };
+        match loaded {
+            Ok(Loaded { value, cache, ttl }) => {
+                if cache {
+                    let ttl = ttl.unwrap_or(self.inner.cfg.default_ttl);
+                    if let Err(e) = self.write(logical, &value, ttl).await {
+                        tracing::warn!(error = %e, "could not cache the loaded value");
+                    }
                 }
-                guard.finish(Ok(v.clone()));
-                Ok(v)
+                leader.finish(Outcome::Value(value.clone()));
+                Ok(value)
             }
             Err(e) => {
-                let source: SharedError = Arc::from(e.into());
-                guard.finish(Err(source.clone()));
-                Err(CacheError::Load {
+                let error = Arc::new(e);
+                leader.finish(Outcome::Failed(error.clone()));
+                Err(LoadError::Loader {
                     model: self.inner.cfg.name.clone(),
                     key: display_key(logical),
-                    source,
+                    error,
                 })
             }
         }
@@ -1265,46 +1466,11 @@ fn batch_label(first: &[u8], n: usize) -> String {
     }
 }
 
-enum Flight<'a, T> {
-    Wait(watch::Receiver<Option<Result<T, SharedError>>>),
-    Lead(FlightGuard<'a, T>),
-}
-
-/// The leader's registration of a load: publishes the result, and unregisters on drop (so a
-/// cancelled leader lets a waiter take over instead of leaving it waiting forever).
-struct FlightGuard<'a, T> {
-    flights: &'a Mutex<HashMap<Vec<u8>, Arc<dyn Any + Send + Sync>>>,
-    key: &'a [u8],
-    tx: Arc<FlightTx<T>>,
-    registered: bool,
-}
-
-impl<T> FlightGuard<'_, T> {
-    fn finish(self, result: Result<T, SharedError>) {
-        self.tx.send_replace(Some(result));
-        // Drop unregisters.
-    }
-}
-
-impl<T> Drop for FlightGuard<'_, T> {
-    fn drop(&mut self) {
-        if !self.registered {
-            return;
-        }
-        let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
-        let ours = flights
-            .get(self.key)
-            .is_some_and(|f| std::ptr::addr_eq(Arc::as_ptr(f), Arc::as_ptr(&self.tx)));
-        if ours {
-            flights.remove(self.key);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{Body, Field, MemoryStore, Named, Ty};
+    use std::sync::Mutex;
 
     #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
     struct Item {
@@ -1402,8 +1568,9 @@ mod tests {
         for n in [0usize, 1, 300, 2, 70_000, 5, 40_000, 40_001, 0] {
             let value = vec!["x".repeat(n)];
             let fresh = cache.model_named::<Vec<String>>("Strings").unwrap();
-            let bytes = handle.encode_value(&value).unwrap();
-            assert_eq!(bytes, fresh.encode_value(&value).unwrap(), "{n}");
+            let times = Times::at(1_000, Some(Duration::from_secs(1)));
+            let bytes = handle.encode_at(&value, times).unwrap();
+            assert_eq!(bytes, fresh.encode_at(&value, times).unwrap(), "{n}");
             assert_eq!(handle.decode_value(&bytes).unwrap(), value);
         }
     }

@@ -11,11 +11,15 @@
 //! | 4..=127 | reserved for this library | | |
 //! | 128..=255 | free for your own codecs | | |
 //!
-//! Decoders reject trailing bytes, so a value cut short or padded is an error, not a different
-//! value.
+//! Decoders reject trailing bytes, and every built-in decoder stops at [`MAX_DEPTH`] levels of
+//! nesting (serde_json by its own limit, MessagePack by rmp-serde's, postcard, which has none,
+//! through [`DepthLimited`]), so a hostile value cannot overflow the stack. A codec of your
+//! own must bound its recursion too: wrap its deserializer in [`DepthLimited`].
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+
+pub use crate::depth::{DepthLimited, MAX_DEPTH};
 
 /// A serde format for cache values.
 ///
@@ -31,7 +35,8 @@ pub trait Codec: Send + Sync + 'static {
     fn encode<T: Serialize + ?Sized>(&self, value: &T, out: &mut Vec<u8>)
         -> Result<(), CodecError>;
 
-    /// Decodes a whole value from `bytes` (trailing bytes are an error).
+    /// Decodes a whole value from `bytes` (trailing bytes are an error). Must not recurse
+    /// without bound however `bytes` nest (see [`DepthLimited`]).
     fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, CodecError>;
 }
 
@@ -110,6 +115,7 @@ impl Codec for MsgPackCodec {
 
     fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, CodecError> {
         let mut de = rmp_serde::Deserializer::new(std::io::Cursor::new(bytes));
+        de.set_max_depth(MAX_DEPTH);
         let value = T::deserialize(&mut de).map_err(|e| CodecError::new(Self::NAME, e))?;
         let rest = bytes.len() as u64 - de.position();
         if rest != 0 {
@@ -124,6 +130,7 @@ impl Codec for MsgPackCodec {
 
 /// postcard (id 3, feature `postcard`): compact and fast, positional and not self-describing
 /// (so `#[serde(flatten)]`, untagged enums and `skip_serializing_if` do not round-trip).
+/// postcard has no nesting limit of its own; this codec decodes through [`DepthLimited`].
 #[cfg(feature = "postcard")]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PostcardCodec;
@@ -149,8 +156,10 @@ impl Codec for PostcardCodec {
     }
 
     fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, CodecError> {
-        let (value, rest) =
-            postcard::take_from_bytes(bytes).map_err(|e| CodecError::new(Self::NAME, e))?;
+        let mut de = postcard::Deserializer::from_bytes(bytes);
+        let value = T::deserialize(DepthLimited::new(&mut de, MAX_DEPTH))
+            .map_err(|e| CodecError::new(Self::NAME, e))?;
+        let rest = de.finalize().map_err(|e| CodecError::new(Self::NAME, e))?;
         if !rest.is_empty() {
             return Err(CodecError::new(
                 Self::NAME,

@@ -87,7 +87,8 @@ pub enum CacheError {
         /// The limit.
         limit: usize,
     },
-    /// The loader of `get_or_load` failed (every caller waiting on that load gets it).
+    /// The loader of `get_or_load` failed (every caller waiting on that load gets it). The
+    /// typed form is [`crate::LoadError::Loader`]; this is what it becomes through `?`.
     #[error("{model}: loading key {key:?} failed: {source}")]
     Load {
         /// The model name.
@@ -97,6 +98,29 @@ pub enum CacheError {
         /// The loader's error, shared by every waiter (downcast it to get yours back).
         #[source]
         source: Arc<dyn std::error::Error + Send + Sync>,
+    },
+    /// A `get_or_load` did not get a value within the load timeout (its own loader, or the
+    /// load it waited on, did not answer; see [`crate::CacheBuilder::load_timeout`]).
+    #[error("{model}: loading key {key:?} took longer than the load timeout of {after:?}")]
+    LoadTimeout {
+        /// The model name.
+        model: Arc<str>,
+        /// The logical key, shortened.
+        key: String,
+        /// The load timeout.
+        after: std::time::Duration,
+    },
+    /// `get_or_load` of a key was called from inside the loader of that same key (it would
+    /// wait for itself).
+    #[error(
+        "{model}: get_or_load of key {key:?} was called from inside its own loader; load the \
+         value directly there (or use get) instead"
+    )]
+    Reentrant {
+        /// The model name.
+        model: Arc<str>,
+        /// The logical key, shortened.
+        key: String,
     },
 }
 
@@ -110,7 +134,9 @@ impl CacheError {
             | CacheError::VersionMismatch { model, .. }
             | CacheError::Encode { model, .. }
             | CacheError::ValueTooLarge { model, .. }
-            | CacheError::Load { model, .. } => model,
+            | CacheError::Load { model, .. }
+            | CacheError::LoadTimeout { model, .. }
+            | CacheError::Reentrant { model, .. } => model,
         }
     }
 
@@ -123,7 +149,9 @@ impl CacheError {
             | CacheError::VersionMismatch { key, .. }
             | CacheError::Encode { key, .. }
             | CacheError::ValueTooLarge { key, .. }
-            | CacheError::Load { key, .. } => key,
+            | CacheError::Load { key, .. }
+            | CacheError::LoadTimeout { key, .. }
+            | CacheError::Reentrant { key, .. } => key,
         }
     }
 }

@@ -18,7 +18,7 @@
 //!       ‖ model name (UTF-8) ‖ 0x00
 //!       ‖ VERSION (the type's 32 digest bytes)
 //!       ‖ codec id (1 byte)
-//!       ‖ value format (1 byte: 0x01 enveloped, 0x02 raw) )
+//!       ‖ value format (1 byte: 0x02 raw, 0x03 envelope 2, 0x04 envelope 2 with a MAC) )
 //! ```
 //!
 //! so it changes when the serialized shape changes, when the codec changes, when the value format
@@ -48,18 +48,30 @@ pub const KEY_VERSION_DOMAIN: &[u8] = b"cache-version key/1\0";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ValueFormat {
-    /// The value starts with the envelope header of [`crate::envelope`] (the default).
+    /// The value starts with the envelope header of [`crate::envelope`], format 2 with a
+    /// CRC-32 checksum (the default).
     Enveloped,
+    /// The envelope with a keyed MAC instead of the checksum
+    /// ([`crate::CacheBuilder::mac_key`]).
+    EnvelopedMac,
     /// The value is the codec's payload alone (for readers in other languages).
     Raw,
 }
 
 impl ValueFormat {
     /// The byte that stands for this format in the key-version digest.
+    ///
+    /// | byte | format |
+    /// |---|---|
+    /// | 0x01 | envelope format 1 (releases before 0.2; no longer written) |
+    /// | 0x02 | raw payload |
+    /// | 0x03 | envelope format 2, CRC-32 |
+    /// | 0x04 | envelope format 2, keyed MAC |
     pub const fn byte(self) -> u8 {
         match self {
-            ValueFormat::Enveloped => 0x01,
             ValueFormat::Raw => 0x02,
+            ValueFormat::Enveloped => 0x03,
+            ValueFormat::EnvelopedMac => 0x04,
         }
     }
 }
@@ -399,6 +411,7 @@ mod tests {
         assert_ne!(base, kv("Users", 1, ValueFormat::Enveloped));
         assert_ne!(base, kv("User", 2, ValueFormat::Enveloped));
         assert_ne!(base, kv("User", 1, ValueFormat::Raw));
+        assert_ne!(base, kv("User", 1, ValueFormat::EnvelopedMac));
         let other = KeyVersion::compute(
             "User",
             &Version::from_bytes([8; 32]),
@@ -414,7 +427,7 @@ mod tests {
         let mut input = Vec::new();
         input.extend_from_slice(b"cache-version key/1\0User\0");
         input.extend_from_slice(&[7; 32]);
-        input.extend_from_slice(&[1, 1]);
+        input.extend_from_slice(&[1, 3]);
         let expected = crate::blake3::hash(&input);
         let got = kv("User", 1, ValueFormat::Enveloped);
         assert_eq!(got.digest(), &expected);

@@ -70,11 +70,17 @@ mod cache;
 #[cfg(feature = "cache")]
 pub mod codec;
 #[cfg(feature = "cache")]
+mod depth;
+#[cfg(feature = "cache")]
 pub mod envelope;
 #[cfg(feature = "cache")]
 mod error;
 #[cfg(feature = "cache")]
+mod flight;
+#[cfg(feature = "cache")]
 pub mod key;
+#[cfg(feature = "cache")]
+pub mod load;
 #[cfg(feature = "cache")]
 mod memory;
 #[cfg(feature = "cache")]
@@ -83,6 +89,8 @@ pub mod stats;
 pub mod store;
 #[cfg(all(test, feature = "cache"))]
 mod test_recorder;
+#[cfg(feature = "cache")]
+mod value;
 #[cfg(feature = "cache")]
 pub use cache::{Cache, CacheBuilder, CacheConfig, FailureMode, ModelHandle};
 #[cfg(feature = "msgpack")]
@@ -95,6 +103,8 @@ pub use codec::{Codec, CodecError, JsonCodec};
 pub use error::{CacheError, ConfigError, DecodeError};
 #[cfg(feature = "cache")]
 pub use key::{KeyPrefix, KeyVersion, NameError};
+#[cfg(feature = "cache")]
+pub use load::{LoadError, LoadOutput, Loaded};
 #[cfg(feature = "cache")]
 pub use memory::{MemoryStore, MemoryStoreBuilder};
 #[cfg(feature = "cache")]

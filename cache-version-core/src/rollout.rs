@@ -81,13 +81,14 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::cache::{ModelHandle, ModelInner};
+use crate::cache::{BoxFuture, ModelHandle, OtherVersions};
 use crate::codec::{Codec, CodecError};
-use crate::envelope::{self, Expected};
+use crate::envelope::{self, Times};
 use crate::error::DecodeError;
-use crate::key::{display_key, KeyPrefix, KeyVersion, NameError, ValueFormat};
+use crate::key::{display_key, KeyPrefix, KeyVersion, NameError};
 use crate::stats::{Counters, Event, Stats};
 use crate::store::{ScanCursor, SetEntry, Store, StoreError};
+use crate::value::{Decoded, ValueSpec};
 use crate::CacheVersion;
 
 /// Decodes an older version's payload and converts it to the current type.
@@ -177,7 +178,7 @@ pub(crate) struct OldVersion<T, C> {
     key_version: KeyVersion,
     hex: [u8; 16],
     prefix: KeyPrefix,
-    expected: Expected,
+    spec: ValueSpec,
     counters: Arc<Counters>,
     /// 0: no migration; 1: `migrate_from`; n: n - 1 `migrate_via` steps.
     depth: u32,
@@ -194,7 +195,7 @@ impl<T, C> Clone for OldVersion<T, C> {
             key_version: self.key_version,
             hex: self.hex,
             prefix: self.prefix.clone(),
-            expected: self.expected,
+            spec: self.spec.clone(),
             counters: self.counters.clone(),
             depth: self.depth,
             seq: self.seq,
@@ -206,20 +207,16 @@ impl<T, C> Clone for OldVersion<T, C> {
 }
 
 impl<T, C: Codec> OldVersion<T, C> {
-    /// Checks the envelope (when on) and decodes and converts a stored value.
-    fn decode(&self, codec: &C, with_envelope: bool, bytes: &[u8]) -> Result<T, DecodeError> {
+    /// The one read path (size limit, envelope, nesting limit) for this version's entries,
+    /// then the registered conversion.
+    fn read(&self, codec: &C, bytes: &[u8]) -> Result<Decoded<T>, DecodeError> {
         let Some(read) = &self.read else {
             return Err(DecodeError::Codec(CodecError::new(
                 C::NAME,
                 "no migration registered for this version",
             )));
         };
-        let payload = if with_envelope {
-            envelope::check(bytes, &self.expected).map_err(DecodeError::Envelope)?
-        } else {
-            bytes
-        };
-        read(codec, payload).map_err(DecodeError::Codec)
+        self.spec.read(bytes, |payload| read(codec, payload))
     }
 
     fn count_decode_error(&self, e: &DecodeError) {
@@ -242,35 +239,24 @@ pub(crate) struct Rollout<T, C> {
     /// Migrations first (by depth, then registration order: newest first), then
     /// dual-write-only versions.
     versions: Vec<OldVersion<T, C>>,
+    /// Their key prefixes, in the same order.
+    prefixes: Vec<KeyPrefix>,
     switches: Arc<Switches>,
     has_migrations: bool,
     has_dual: bool,
 }
 
 impl<T, C: Codec> Rollout<T, C> {
-    /// The registered versions.
-    pub(crate) fn versions(&self) -> &[OldVersion<T, C>] {
-        &self.versions
-    }
-
-    /// Whether `set` should also write older versions now.
-    pub(crate) fn dual_write_active(&self) -> bool {
-        self.has_dual && self.switches.dual_write.load(Ordering::Relaxed)
-    }
-
-    /// Appends the key of `logical` in every registered version.
-    pub(crate) fn push_old_keys(&self, logical: &[u8], keys: &mut Vec<Vec<u8>>) {
-        keys.extend(self.versions.iter().map(|v| v.prefix.key(logical)));
-    }
-
     /// Appends the dual-write entries of one value; the keys of versions the value cannot be
     /// converted or encoded for go to `stale` (to be deleted instead).
-    pub(crate) fn push_dual_writes<S: Store>(
+    #[allow(clippy::too_many_arguments)]
+    fn dual_writes<S: Store>(
         &self,
         handle: &ModelHandle<T, S, C>,
         logical: &[u8],
         value: &T,
         ttl: Option<Duration>,
+        times: Times,
         batch: &mut Vec<SetEntry>,
         stale: &mut Vec<Vec<u8>>,
     ) {
@@ -278,17 +264,16 @@ impl<T, C: Codec> Rollout<T, C> {
         for v in &self.versions {
             let Some(write) = &v.write else { continue };
             let key = v.prefix.key(logical);
-            let mut out = Vec::with_capacity(128);
-            if shared.config.envelope {
-                envelope::write_header(&mut out, &v.expected);
-            }
-            match write(&shared.codec, value, &mut out) {
-                Ok(()) if out.len() <= shared.config.max_value_len => batch.push(SetEntry {
+            match v
+                .spec
+                .write(128, times, |out| write(&shared.codec, value, out))
+            {
+                Ok(out) if out.len() <= shared.config.max_value_len => batch.push(SetEntry {
                     key,
                     value: out,
                     ttl,
                 }),
-                Ok(()) => {
+                Ok(out) => {
                     tracing::warn!(
                         model = %handle.inner.cfg.name,
                         version = %v.hex_str(),
@@ -303,7 +288,7 @@ impl<T, C: Codec> Rollout<T, C> {
                         model = %handle.inner.cfg.name,
                         version = %v.hex_str(),
                         key = %display_key(logical),
-                        error = %e,
+                        error = ?e,
                         "dual-write conversion failed; deleting the old version's key instead"
                     );
                     stale.push(key);
@@ -311,45 +296,66 @@ impl<T, C: Codec> Rollout<T, C> {
             }
         }
     }
+}
 
-    /// Deletes the keys dual-write could not write (best effort).
-    pub(crate) async fn delete_stale<S: Store>(
+impl<T, S, C> OtherVersions<T, S, C> for Rollout<T, C>
+where
+    T: CacheVersion + Serialize + DeserializeOwned + Send + Sync + 'static,
+    S: Store,
+    C: Codec,
+{
+    fn prefixes(&self) -> &[KeyPrefix] {
+        &self.prefixes
+    }
+
+    fn falls_back(&self) -> bool {
+        self.has_migrations && self.switches.fallback_reads.load(Ordering::Relaxed)
+    }
+
+    fn fallback<'a>(
+        &'a self,
+        handle: &'a ModelHandle<T, S, C>,
+        logical: &'a [u8],
+    ) -> BoxFuture<'a, Option<T>> {
+        Box::pin(self.fallback_read(handle, logical))
+    }
+
+    fn dual_writes_active(&self) -> bool {
+        self.has_dual && self.switches.dual_write.load(Ordering::Relaxed)
+    }
+
+    fn push_dual_writes(
         &self,
         handle: &ModelHandle<T, S, C>,
-        stale: &[Vec<u8>],
+        logical: &[u8],
+        value: &T,
+        ttl: Option<Duration>,
+        times: Times,
+        batch: &mut Vec<SetEntry>,
+        stale: &mut Vec<Vec<u8>>,
     ) {
-        if stale.is_empty() {
-            return;
-        }
-        let cache = &handle.inner.cache;
-        if let Err(e) = cache.timed(cache.shared.store.delete_many(stale)).await {
-            handle.inner.cfg.counters.record(Event::StoreError);
-            tracing::warn!(
-                model = %handle.inner.cfg.name,
-                error = %e,
-                "could not delete old-version keys that dual-write could not write"
-            );
-        }
+        self.dual_writes(handle, logical, value, ttl, times, batch, stale);
+    }
+
+    fn as_any(&self) -> &(dyn Any + Send + Sync) {
+        self
     }
 }
 
 impl<T, C> Rollout<T, C>
 where
-    T: CacheVersion + Serialize + DeserializeOwned,
+    T: CacheVersion + Serialize + DeserializeOwned + Send + Sync + 'static,
     C: Codec,
 {
     /// The fallback of a miss: the first registered older version (newest first) holding a
-    /// readable entry for `logical`, converted; written back unless turned off. Counts a
-    /// fallback hit on the current version and a fallback read on the old one. `None`
-    /// (nothing counted on the current version) when no older version has it.
-    pub(crate) async fn fallback<S: Store>(
+    /// readable, unexpired entry for `logical`, converted; written back unless turned off.
+    /// Counts a fallback hit on the current version and a fallback read on the old one.
+    /// `None` (nothing counted on the current version) when no older version has it.
+    async fn fallback_read<S: Store>(
         &self,
         handle: &ModelHandle<T, S, C>,
         logical: &[u8],
     ) -> Option<T> {
-        if !self.has_migrations || !self.switches.fallback_reads.load(Ordering::Relaxed) {
-            return None;
-        }
         let cache = &handle.inner.cache;
         let shared = &cache.shared;
         let cfg = &handle.inner.cfg;
@@ -370,8 +376,9 @@ where
                     return None;
                 }
             };
-            let value = match v.decode(&shared.codec, shared.config.envelope, &bytes) {
-                Ok(value) => value,
+            let decoded = match v.read(&shared.codec, &bytes) {
+                Ok(d) if d.expired_at(envelope::now_ms()) => continue,
+                Ok(d) => d,
                 Err(e) => {
                     v.count_decode_error(&e);
                     tracing::warn!(
@@ -387,32 +394,35 @@ where
             v.counters.record(Event::FallbackRead);
             cfg.counters.record(Event::FallbackHit);
             if self.switches.write_back.load(Ordering::Relaxed) {
-                self.write_back(handle, logical, &value, ttl, &key, &bytes)
+                let times = decoded.times.unwrap_or_else(|| Times::now(ttl));
+                self.write_back(handle, logical, &decoded.value, ttl, times, &key, &bytes)
                     .await;
             }
-            return Some(value);
+            return Some(decoded.value);
         }
         None
     }
 
     /// Read-migrate-write: writes `value` under the current version with the old entry's
-    /// remaining TTL, only if the current version holds nothing (a writer of the current
-    /// version may have stored a newer value since the miss), then checks that the old entry
-    /// is unchanged and withdraws the write if it is not (a concurrent delete or dual-write
-    /// happened between the read and the write).
+    /// remaining TTL and its times, only if the current version holds nothing (a writer of
+    /// the current version may have stored a newer value since the miss), then checks that
+    /// the old entry is unchanged and withdraws the write if it is not (a concurrent delete
+    /// or dual-write happened between the read and the write).
+    #[allow(clippy::too_many_arguments)]
     async fn write_back<S: Store>(
         &self,
         handle: &ModelHandle<T, S, C>,
         logical: &[u8],
         value: &T,
         ttl: Option<Duration>,
+        times: Times,
         old_key: &[u8],
         old_bytes: &[u8],
     ) {
         let cache = &handle.inner.cache;
         let store = &cache.shared.store;
         let cfg = &handle.inner.cfg;
-        let bytes = match handle.encode_checked(logical, value) {
+        let bytes = match handle.encode_checked(logical, value, times) {
             Ok(bytes) => bytes,
             Err(e) => {
                 tracing::warn!(error = %e, "could not encode a migrated value; not written back");
@@ -455,19 +465,24 @@ where
 
 impl<T, S, C> ModelHandle<T, S, C>
 where
-    T: CacheVersion + Serialize + DeserializeOwned + 'static,
+    T: CacheVersion + Serialize + DeserializeOwned + Send + Sync + 'static,
     S: Store,
     C: Codec,
 {
     /// The key version `Old` has under this handle's model name, codec and value format:
     /// the third key segment of the entries an older build using `Old` writes.
     pub fn key_version_of<Old: CacheVersion>(&self) -> KeyVersion {
-        let format = if self.envelope() {
-            ValueFormat::Enveloped
-        } else {
-            ValueFormat::Raw
-        };
-        KeyVersion::compute(&self.inner.cfg.name, &Old::VERSION, C::ID, format)
+        self.inner
+            .cache
+            .key_version(&self.inner.cfg.name, &Old::VERSION)
+    }
+
+    /// The registered versions and switches, when any version is registered.
+    fn rollout(&self) -> Option<&Rollout<T, C>> {
+        self.inner
+            .versions
+            .as_deref()
+            .and_then(|v| v.as_any().downcast_ref::<Rollout<T, C>>())
     }
 
     /// A handle that, on a miss, also reads the entries an older build wrote with `Old`
@@ -510,7 +525,7 @@ where
                 None => return Err(self.not_registered(&mid_version)),
             }
         } else {
-            let found = self.inner.rollout.as_deref().and_then(|r| {
+            let found = self.rollout().and_then(|r| {
                 r.versions
                     .iter()
                     .find(|v| v.key_version == mid_version && v.depth > 0)
@@ -555,7 +570,7 @@ where
     /// Turns the fallback reads of older versions on (the default) or off, for this handle,
     /// its clones and the handles derived from it. No effect without a registered migration.
     pub fn set_fallback_reads(&self, on: bool) {
-        if let Some(r) = self.inner.rollout.as_deref() {
+        if let Some(r) = self.rollout() {
             r.switches.fallback_reads.store(on, Ordering::Relaxed);
         }
     }
@@ -564,7 +579,7 @@ where
     /// read-migrate-write) or off (version-tolerant reads: the value is converted and
     /// returned, the old entry stays where it is and nothing is written).
     pub fn set_fallback_write_back(&self, on: bool) {
-        if let Some(r) = self.inner.rollout.as_deref() {
+        if let Some(r) = self.rollout() {
             r.switches.write_back.store(on, Ordering::Relaxed);
         }
     }
@@ -572,14 +587,14 @@ where
     /// Turns dual-write on (the default once registered) or off. No effect without a
     /// [`ModelHandle::dual_write_to`].
     pub fn set_dual_write(&self, on: bool) {
-        if let Some(r) = self.inner.rollout.as_deref() {
+        if let Some(r) = self.rollout() {
             r.switches.dual_write.store(on, Ordering::Relaxed);
         }
     }
 
     /// The rollout switches; `None` when no older version is registered.
     pub fn rollout_settings(&self) -> Option<RolloutSettings> {
-        self.inner.rollout.as_deref().map(|r| RolloutSettings {
+        self.rollout().map(|r| RolloutSettings {
             fallback_reads: r.switches.fallback_reads.load(Ordering::Relaxed),
             write_back: r.switches.write_back.load(Ordering::Relaxed),
             dual_write: r.switches.dual_write.load(Ordering::Relaxed),
@@ -588,9 +603,7 @@ where
 
     /// The registered older versions, in the order reads try them.
     pub fn registered_versions(&self) -> Vec<RegisteredVersion> {
-        self.inner
-            .rollout
-            .as_deref()
+        self.rollout()
             .map(|r| {
                 r.versions
                     .iter()
@@ -717,7 +730,7 @@ where
                 version: version.to_string(),
             });
         }
-        let (mut versions, switches) = match self.inner.rollout.as_deref() {
+        let (mut versions, switches) = match self.rollout() {
             Some(r) => (r.versions.clone(), r.switches.clone()),
             None => (Vec::new(), Arc::default()),
         };
@@ -730,7 +743,7 @@ where
                     key_version: version,
                     hex,
                     prefix: KeyPrefix::new(&shared.config.namespace, &cfg.name, &version)?,
-                    expected: Expected::new(C::ID, &version),
+                    spec: self.inner.cache.value_spec(&version),
                     counters: shared.stats.counters(&cfg.name, &hex_str),
                     depth: 0,
                     seq: u32::try_from(versions.len()).unwrap_or(u32::MAX),
@@ -746,17 +759,11 @@ where
         let rollout = Rollout {
             has_migrations: versions.iter().any(|v| v.read.is_some()),
             has_dual: versions.iter().any(|v| v.write.is_some()),
+            prefixes: versions.iter().map(|v| v.prefix.clone()).collect(),
             versions,
             switches,
         };
-        Ok(ModelHandle {
-            inner: Arc::new(ModelInner {
-                cache: self.inner.cache.clone(),
-                cfg: cfg.clone(),
-                rollout: Some(Arc::new(rollout)),
-                _t: std::marker::PhantomData,
-            }),
-        })
+        Ok(self.derive(cfg.clone(), Some(Arc::new(rollout))))
     }
 }
 
@@ -914,6 +921,19 @@ pub struct Sweep<T, S: Store, C: Codec> {
     only: Option<Vec<String>>,
 }
 
+impl SweepReport {
+    /// Whether every key found has exactly one outcome:
+    /// `scanned == migrated + deleted + skipped + failed + pending`.
+    pub fn balances(&self) -> bool {
+        self.scanned == self.migrated + self.deleted + self.skipped + self.failed + self.pending
+    }
+
+    /// Whether every key found was dealt with as asked: nothing failed and nothing is pending.
+    pub fn is_complete(&self) -> bool {
+        self.failed == 0 && self.pending == 0
+    }
+}
+
 impl<T, S: Store, C: Codec> std::fmt::Debug for Sweep<T, S, C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sweep")
@@ -933,21 +953,35 @@ impl<T, S: Store, C: Codec> std::fmt::Debug for Sweep<T, S, C> {
 /// What a [`Sweep`] did (or, in a dry run, would have done).
 ///
 /// Every old key found counts once in `scanned` and once in exactly one of `migrated`,
-/// `deleted`, `skipped` and `failed`.
+/// `deleted`, `skipped`, `failed` and `pending`:
+/// `scanned == migrated + deleted + skipped + failed + pending` ([`SweepReport::balances`]).
+/// A key counts as done only when every store call its outcome needed succeeded; any failed
+/// call puts it in `failed`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SweepReport {
     /// Keys of older versions found.
     pub scanned: u64,
-    /// Converted and written under the current version.
+    /// Converted and written under the current version (and, with `delete_migrated`, the
+    /// old key deleted).
     pub migrated: u64,
     /// Deleted without a migration (no migration registered, migration off, the current
-    /// version already had the key, or the old value was unreadable).
+    /// version already had the key, or the old value was unreadable or expired).
     pub deleted: u64,
-    /// Left in place (deleting off, excluded by `keep`/`only`, or gone before it was read).
+    /// Left in place on purpose (deleting off, excluded by `keep`/`only`, gone before it was
+    /// read, or its source changed while it was migrated, so the migrated copy was taken
+    /// back).
     pub skipped: u64,
-    /// A read, write or delete failed, or an unreadable value was left in place.
+    /// A read, write or delete it needed failed (the key may be left as it was, or, when a
+    /// withdrawal failed, a migrated copy may stay), or an unreadable value was left in
+    /// place.
     pub failed: u64,
+    /// Found but not processed: the run stopped (the scan failed) before their batch ran.
+    pub pending: u64,
+    /// How many times the walk restarted from the beginning because the store lost its
+    /// place (a server restart or failover); keys seen before a restart may be counted
+    /// again.
+    pub restarts: u64,
     /// Keys removed from the store: the deleted ones and the migrated ones with
     /// `delete_migrated` (in a dry run: that would have been).
     pub unlinked: u64,
@@ -973,8 +1007,15 @@ pub enum SweepError {
     /// A version given to `keep_version`/`only_version` is not 16 lowercase hex digits.
     #[error("{0:?} is not a key version (16 lowercase hex digits)")]
     InvalidVersion(String),
-    /// The scan failed; the report holds what was done before.
-    #[error("the scan failed after {} old keys: {source}", report.scanned)]
+    /// The scan failed: the walk is incomplete. The report holds what was done before (and,
+    /// in `pending`, the keys found but not processed).
+    #[error(
+        "the scan failed after {} old keys, so the walk is incomplete ({} keys not processed, \
+         {} failed): {source}",
+        report.scanned,
+        report.pending,
+        report.failed
+    )]
     Scan {
         /// What was done before the failure.
         report: Box<SweepReport>,
@@ -1045,11 +1086,12 @@ struct Candidate<T> {
     logical: Vec<u8>,
     value: T,
     ttl: Option<Duration>,
+    times: Times,
 }
 
 impl<T, S, C> Sweep<T, S, C>
 where
-    T: CacheVersion + Serialize + DeserializeOwned + 'static,
+    T: CacheVersion + Serialize + DeserializeOwned + Send + Sync + 'static,
     S: Store,
     C: Codec,
 {
@@ -1153,6 +1195,7 @@ where
             let page = match self.scan_page(&model_prefix, cursor).await {
                 Ok(page) => page,
                 Err(source) => {
+                    report.pending += pending.len() as u64;
                     report.elapsed = started.elapsed();
                     tracing::warn!(model = %cfg.name, error = %source, "sweep: the scan failed");
                     return Err(SweepError::Scan {
@@ -1207,6 +1250,7 @@ where
             failed = report.failed,
             "sweep of older versions finished"
         );
+        debug_assert!(report.balances(), "{report:?}");
         Ok(report)
     }
 
@@ -1250,34 +1294,26 @@ where
         }
     }
 
-    /// Processes one batch of old keys.
+    /// Processes one batch of old keys; each gets exactly one outcome in `report`.
     async fn process(&self, batch: Vec<Item>, report: &mut SweepReport) {
         let handle = &self.handle;
         let cfg = &handle.inner.cfg;
         let cache = &handle.inner.cache;
         let shared = &cache.shared;
         let store = &shared.store;
-        let rollout = handle.inner.rollout.as_deref();
+        let rollout = handle.rollout();
         let logical_of = |key: &[u8]| key[cfg.prefix.model_prefix().len() + 17..].to_vec();
+        let now = envelope::now_ms();
 
-        // Old keys to unlink, and how many of them are "deleted" outcomes (the rest are
-        // migrated keys).
-        let mut unlink: Vec<Vec<u8>> = Vec::new();
-        let mut deleted_planned: u64 = 0;
+        let mut plan = Plan::default();
         let mut candidates: Vec<Candidate<T>> = Vec::new();
-
         for item in batch {
             let migration = rollout
                 .filter(|_| self.migrate)
                 .and_then(|r| r.versions.iter().find(|v| v.hex == item.hex))
                 .filter(|v| v.read.is_some());
             let Some(version) = migration else {
-                if self.delete_old {
-                    deleted_planned += 1;
-                    unlink.push(item.key);
-                } else {
-                    report.skipped += 1;
-                }
+                self.delete_or_skip(item.key, report, &mut plan);
                 continue;
             };
             let found = match cache.timed(store.get_with_ttl(&item.key)).await {
@@ -1292,16 +1328,17 @@ where
                 report.skipped += 1; // expired or deleted since the scan
                 continue;
             };
-            match version.decode(&shared.codec, shared.config.envelope, &bytes) {
-                Ok(value) => {
-                    candidates.push(Candidate {
-                        logical: logical_of(&item.key),
-                        old_key: item.key,
-                        old_bytes: bytes,
-                        value,
-                        ttl,
-                    });
-                }
+            match version.read(&shared.codec, &bytes) {
+                // Past its logical life: nothing worth migrating.
+                Ok(d) if d.expired_at(now) => self.delete_or_skip(item.key, report, &mut plan),
+                Ok(d) => candidates.push(Candidate {
+                    logical: logical_of(&item.key),
+                    old_key: item.key,
+                    old_bytes: bytes,
+                    times: d.times.unwrap_or_else(|| Times::at(now, ttl)),
+                    value: d.value,
+                    ttl,
+                }),
                 Err(e) => {
                     version.count_decode_error(&e);
                     tracing::warn!(
@@ -1311,8 +1348,7 @@ where
                         "sweep: unreadable old entry"
                     );
                     if self.delete_old {
-                        deleted_planned += 1;
-                        unlink.push(item.key);
+                        plan.delete(item.key);
                     } else {
                         report.failed += 1;
                     }
@@ -1321,49 +1357,51 @@ where
         }
 
         if !candidates.is_empty() {
-            self.migrate_batch(candidates, report, &mut unlink, &mut deleted_planned)
-                .await;
+            self.migrate_batch(candidates, report, &mut plan).await;
         }
+        self.unlink(plan, report).await;
+    }
 
-        if unlink.is_empty() {
-            report.deleted += deleted_planned;
+    /// An old key without a migration: deleted with `delete_old`, else skipped.
+    fn delete_or_skip(&self, key: Vec<u8>, report: &mut SweepReport, plan: &mut Plan) {
+        if self.delete_old {
+            plan.delete(key);
+        } else {
+            report.skipped += 1;
+        }
+    }
+
+    /// Deletes what `plan` holds in one call and settles those keys' outcomes.
+    async fn unlink(&self, mut plan: Plan, report: &mut SweepReport) {
+        let cfg = &self.handle.inner.cfg;
+        let cache = &self.handle.inner.cache;
+        if plan.keys.is_empty() {
             return;
         }
         // Never the current version, whatever happened above.
         let current_prefix: &[u8] = &cfg.prefix.key(b"");
-        debug_assert!(unlink.iter().all(|k| !k.starts_with(current_prefix)));
-        unlink.retain(|k| !k.starts_with(current_prefix));
+        debug_assert!(plan.keys.iter().all(|k| !k.starts_with(current_prefix)));
+        plan.keys.retain(|k| !k.starts_with(current_prefix));
         if self.dry_run {
-            report.deleted += deleted_planned;
-            report.unlinked += unlink.len() as u64;
+            report.deleted += plan.deleted;
+            report.migrated += plan.migrated;
+            report.unlinked += plan.keys.len() as u64;
             return;
         }
-        match cache.timed(store.delete_many(&unlink)).await {
+        match cache
+            .timed(cache.shared.store.delete_many(&plan.keys))
+            .await
+        {
             Ok(n) => {
-                report.deleted += deleted_planned;
+                report.deleted += plan.deleted;
+                report.migrated += plan.migrated;
                 report.unlinked += n;
             }
             Err(e) => {
-                report.failed += deleted_planned;
+                // The old keys are still there: neither deleted nor fully migrated.
+                report.failed += plan.deleted + plan.migrated;
                 tracing::warn!(model = %cfg.name, error = %e, "sweep: deleting old keys failed");
             }
-        }
-    }
-
-    /// An old entry whose key the current version already holds: deleted with `delete_old`
-    /// (the current value wins), else skipped.
-    fn already_current(
-        &self,
-        old_key: Vec<u8>,
-        report: &mut SweepReport,
-        unlink: &mut Vec<Vec<u8>>,
-        deleted_planned: &mut u64,
-    ) {
-        if self.delete_old {
-            *deleted_planned += 1;
-            unlink.push(old_key);
-        } else {
-            report.skipped += 1;
         }
     }
 
@@ -1372,8 +1410,7 @@ where
         &self,
         candidates: Vec<Candidate<T>>,
         report: &mut SweepReport,
-        unlink: &mut Vec<Vec<u8>>,
-        deleted_planned: &mut u64,
+        plan: &mut Plan,
     ) {
         let handle = &self.handle;
         let cfg = &handle.inner.cfg;
@@ -1403,12 +1440,13 @@ where
                 logical,
                 value,
                 ttl,
+                times,
             } = candidate;
             if existing.is_some() {
-                self.already_current(old_key, report, unlink, deleted_planned);
+                self.delete_or_skip(old_key, report, plan);
                 continue;
             }
-            match handle.encode_checked(&logical, &value) {
+            match handle.encode_checked(&logical, &value, times) {
                 Ok(bytes) => {
                     writes.push(SetEntry {
                         key: current_key,
@@ -1427,9 +1465,8 @@ where
             return;
         }
         if self.dry_run {
-            report.migrated += writes.len() as u64;
-            if self.delete_migrated {
-                unlink.extend(written.into_iter().map(|(k, _)| k));
+            for (old_key, _) in written {
+                self.migrated(old_key, report, plan);
             }
             return;
         }
@@ -1461,7 +1498,7 @@ where
                 kept_written.push((old_key, old_bytes));
             } else {
                 // The current version gained the key since the read above.
-                self.already_current(old_key, report, unlink, deleted_planned);
+                self.delete_or_skip(old_key, report, plan);
             }
         }
         let (writes, written) = (kept_writes, kept_written);
@@ -1469,30 +1506,71 @@ where
             return;
         }
         // Withdraw the writes whose source changed or vanished meanwhile (a concurrent
-        // delete or dual-write): the current version must not resurrect a deleted entry.
+        // delete or dual-write): the current version must not resurrect a deleted entry. When
+        // the source cannot be read back, the writes are withdrawn too (and count as failed).
         let old_keys: Vec<Vec<u8>> = written.iter().map(|(k, _)| k.clone()).collect();
-        let now = cache.timed(store.get_many(&old_keys)).await;
+        let now = match cache.timed(store.get_many(&old_keys)).await {
+            Ok(values) if values.len() == old_keys.len() => Some(values),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(model = %cfg.name, error = %e, "sweep: re-reading old entries failed");
+                None
+            }
+        };
         let mut withdraw = Vec::new();
+        let mut withdrawn_skipped: u64 = 0;
         for (i, ((old_key, old_bytes), entry)) in written.into_iter().zip(writes).enumerate() {
-            let unchanged = match &now {
-                Ok(values) => values.get(i).and_then(Option::as_ref) == Some(&old_bytes),
-                Err(_) => false,
-            };
-            if unchanged {
-                report.migrated += 1;
-                if self.delete_migrated {
-                    unlink.push(old_key);
+            match &now {
+                Some(values) if values[i].as_ref() == Some(&old_bytes) => {
+                    self.migrated(old_key, report, plan);
                 }
-            } else {
-                report.skipped += 1;
-                withdraw.push(entry.key);
+                Some(_) => {
+                    withdrawn_skipped += 1;
+                    withdraw.push(entry.key);
+                }
+                None => {
+                    report.failed += 1;
+                    withdraw.push(entry.key);
+                }
             }
         }
-        if !withdraw.is_empty() {
-            if let Err(e) = cache.timed(store.delete_many(&withdraw)).await {
+        if withdraw.is_empty() {
+            return;
+        }
+        match cache.timed(store.delete_many(&withdraw)).await {
+            Ok(_) => report.skipped += withdrawn_skipped,
+            Err(e) => {
+                // The migrated copies of changed sources stay: that is a failure.
+                report.failed += withdrawn_skipped;
                 tracing::warn!(model = %cfg.name, error = %e, "sweep: withdrawing migrated values failed");
             }
         }
+    }
+
+    /// A migrated key: done, or (with `delete_migrated`) done once its old key is deleted.
+    fn migrated(&self, old_key: Vec<u8>, report: &mut SweepReport, plan: &mut Plan) {
+        if self.delete_migrated {
+            plan.keys.push(old_key);
+            plan.migrated += 1;
+        } else {
+            report.migrated += 1;
+        }
+    }
+}
+
+/// The old keys a batch deletes at its end, and how many of them settle as `deleted` and as
+/// `migrated` once the delete succeeds.
+#[derive(Default)]
+struct Plan {
+    keys: Vec<Vec<u8>>,
+    deleted: u64,
+    migrated: u64,
+}
+
+impl Plan {
+    fn delete(&mut self, key: Vec<u8>) {
+        self.keys.push(key);
+        self.deleted += 1;
     }
 }
 

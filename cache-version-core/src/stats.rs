@@ -11,6 +11,7 @@
 //! | `cache_version_load` | `get_or_load` called its loader |
 //! | `cache_version_fallback_hit` | a read missed this version's key and was served from an older version registered with `migrate_from` (counted instead of a hit or a miss) |
 //! | `cache_version_fallback_read` | a newer version's fallback read found and decoded an entry of this (older) version |
+//! | `cache_version_load_timeout` | a `get_or_load` gave up on a load after the load timeout (its own loader's, or the one it waited on) |
 //!
 //! So for one version, `hit + miss + fallback_hit` are the reads of handles of that version,
 //! and `fallback_read` the reads of its entries by handles of newer versions: together
@@ -26,108 +27,82 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Something the cache counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Event {
-    /// A read returned a value.
-    Hit,
-    /// A read returned no value.
-    Miss,
-    /// A stored value was damaged or foreign.
-    DecodeError,
-    /// A stored value was written for another model, version, codec or format.
-    VersionMismatch,
-    /// The store failed or timed out.
-    StoreError,
-    /// A loader was called.
-    Load,
-    /// A read missed this version's key and was served from an older version.
-    FallbackHit,
-    /// A newer version's fallback read found and decoded an entry of this version.
-    FallbackRead,
+/// Declares the events: the `Event` enum, the `Stats` fields and the metric names, from one
+/// list (so an event is one line here and nowhere else).
+macro_rules! events {
+    ($( $(#[doc = $doc:literal])* $variant:ident => $field:ident, $metric:literal; )*) => {
+        /// Something the cache counts.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum Event {
+            $( $(#[doc = $doc])* $variant, )*
+        }
+
+        const EVENTS: usize = [$(Event::$variant),*].len();
+
+        impl Event {
+            /// Every event.
+            pub const ALL: [Event; EVENTS] = [$(Event::$variant),*];
+
+            /// The `metrics` counter name.
+            pub const fn metric_name(self) -> &'static str {
+                match self {
+                    $( Event::$variant => $metric, )*
+                }
+            }
+
+            const fn index(self) -> usize {
+                self as usize
+            }
+        }
+
+        /// Counter values of one model version (or a sum of several).
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        #[non_exhaustive]
+        pub struct Stats {
+            $( $(#[doc = $doc])* pub $field: u64, )*
+        }
+
+        impl Stats {
+            /// The count of one event.
+            pub fn get(&self, event: Event) -> u64 {
+                match event {
+                    $( Event::$variant => self.$field, )*
+                }
+            }
+
+            fn set(&mut self, event: Event, n: u64) {
+                match event {
+                    $( Event::$variant => self.$field = n, )*
+                }
+            }
+        }
+    };
 }
 
-const EVENTS: usize = 8;
-
-impl Event {
-    /// Every event.
-    pub const ALL: [Event; EVENTS] = [
-        Event::Hit,
-        Event::Miss,
-        Event::DecodeError,
-        Event::VersionMismatch,
-        Event::StoreError,
-        Event::Load,
-        Event::FallbackHit,
-        Event::FallbackRead,
-    ];
-
-    /// The `metrics` counter name.
-    pub const fn metric_name(self) -> &'static str {
-        match self {
-            Event::Hit => "cache_version_hit",
-            Event::Miss => "cache_version_miss",
-            Event::DecodeError => "cache_version_decode_error",
-            Event::VersionMismatch => "cache_version_version_mismatch",
-            Event::StoreError => "cache_version_store_error",
-            Event::Load => "cache_version_load",
-            Event::FallbackHit => "cache_version_fallback_hit",
-            Event::FallbackRead => "cache_version_fallback_read",
-        }
-    }
-
-    const fn index(self) -> usize {
-        match self {
-            Event::Hit => 0,
-            Event::Miss => 1,
-            Event::DecodeError => 2,
-            Event::VersionMismatch => 3,
-            Event::StoreError => 4,
-            Event::Load => 5,
-            Event::FallbackHit => 6,
-            Event::FallbackRead => 7,
-        }
-    }
-}
-
-/// Counter values of one model version (or a sum of several).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Stats {
+events! {
     /// Reads that returned a value.
-    pub hit: u64,
-    /// Reads that returned no value.
-    pub miss: u64,
-    /// Damaged or foreign values.
-    pub decode_error: u64,
+    Hit => hit, "cache_version_hit";
+    /// Reads that returned no value, whatever the reason.
+    Miss => miss, "cache_version_miss";
+    /// Damaged or foreign values (no envelope, cut short, checksum or MAC mismatch, too
+    /// large, too deep, undecodable payload).
+    DecodeError => decode_error, "cache_version_decode_error";
     /// Values of another model, version, codec or format.
-    pub version_mismatch: u64,
+    VersionMismatch => version_mismatch, "cache_version_version_mismatch";
     /// Store failures and timeouts.
-    pub store_error: u64,
+    StoreError => store_error, "cache_version_store_error";
     /// Loader calls.
-    pub load: u64,
+    Load => load, "cache_version_load";
     /// Reads that missed this version's key and were served from an older version.
-    pub fallback_hit: u64,
+    FallbackHit => fallback_hit, "cache_version_fallback_hit";
     /// Entries of this version read by a newer version's fallback.
-    pub fallback_read: u64,
+    FallbackRead => fallback_read, "cache_version_fallback_read";
+    /// Loads that ran out of time (the load timeout), for the loader or a waiter.
+    LoadTimeout => load_timeout, "cache_version_load_timeout";
 }
 
 impl Stats {
-    /// The count of one event.
-    pub fn get(&self, event: Event) -> u64 {
-        match event {
-            Event::Hit => self.hit,
-            Event::Miss => self.miss,
-            Event::DecodeError => self.decode_error,
-            Event::VersionMismatch => self.version_mismatch,
-            Event::StoreError => self.store_error,
-            Event::Load => self.load,
-            Event::FallbackHit => self.fallback_hit,
-            Event::FallbackRead => self.fallback_read,
-        }
-    }
-
     /// Every read that involved this version: `hit + miss + fallback_hit` (reads by handles
     /// of this version) plus `fallback_read` (its entries read by newer versions).
     pub fn reads(&self) -> u64 {
@@ -142,19 +117,6 @@ impl Stats {
             s.set(e, self.get(e).saturating_sub(earlier.get(e)));
         }
         s
-    }
-
-    fn set(&mut self, event: Event, n: u64) {
-        match event {
-            Event::Hit => self.hit = n,
-            Event::Miss => self.miss = n,
-            Event::DecodeError => self.decode_error = n,
-            Event::VersionMismatch => self.version_mismatch = n,
-            Event::StoreError => self.store_error = n,
-            Event::Load => self.load = n,
-            Event::FallbackHit => self.fallback_hit = n,
-            Event::FallbackRead => self.fallback_read = n,
-        }
     }
 
     fn add(&mut self, other: &Stats) {

@@ -1,8 +1,8 @@
-//! `envelope::check` on arbitrary bytes: never panics; accepts exactly the values that start
-//! with the expected header and returns the rest.
+//! `envelope::open` on arbitrary bytes: never panics; accepts a value only when it is exactly
+//! a sealed value (header, announced length, checksum), and always accepts what `seal` wrote.
 #![no_main]
 
-use cache_version_core::envelope::{self, EnvelopeError, Expected, HEADER_LEN};
+use cache_version_core::envelope::{self, EnvelopeError, Expected, Times, HEADER_LEN};
 use cache_version_core::key::{KeyVersion, ValueFormat};
 use cache_version_core::Version;
 use libfuzzer_sys::fuzz_target;
@@ -21,23 +21,26 @@ fuzz_target!(|data: &[u8]| {
     );
     let expected = Expected::new(codec, &kv);
     for v in [value, data] {
-        match envelope::check(v, &expected) {
-            Ok(payload) => {
-                assert!(v.starts_with(expected.header()));
-                assert_eq!(payload, &v[HEADER_LEN..]);
+        match envelope::open(v, &expected) {
+            Ok(opened) => {
+                assert!(v.len() >= HEADER_LEN);
+                assert_eq!(opened.payload, &v[HEADER_LEN..]);
             }
             Err(EnvelopeError::Truncated { len }) => {
                 assert_eq!(len, v.len());
                 assert!(len < HEADER_LEN);
             }
             Err(e) => {
-                assert!(!v.starts_with(expected.header()));
                 let _ = (e.to_string(), e.is_version_mismatch());
             }
         }
     }
-    // A good header in front of the fuzzed bytes is always accepted.
-    let mut good = expected.header().to_vec();
+    // The fuzzed bytes sealed as a payload are always accepted, and give them back.
+    let mut good = Vec::new();
+    let start = envelope::begin(&mut good, &expected);
     good.extend_from_slice(value);
-    assert_eq!(envelope::check(&good, &expected), Ok(value));
+    let times = Times::at(1, None);
+    envelope::seal(&mut good, start, &expected, times).unwrap();
+    let opened = envelope::open(&good, &expected).unwrap();
+    assert_eq!((opened.payload, opened.times), (value, times));
 });

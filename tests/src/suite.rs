@@ -24,7 +24,7 @@ use cache_version_core::envelope::{self, EnvelopeError};
 use cache_version_core::key::{NameKind, ParsedKey};
 use cache_version_core::{
     Body, Cache, CacheBuilder, CacheError, CacheVersion, ConfigError, DecodeError, FailureMode,
-    Field, MsgPackCodec, NameError, Named, ScanCursor, ScanPage, SetEntry, Shape, Store,
+    Field, LoadError, MsgPackCodec, NameError, Named, ScanCursor, ScanPage, SetEntry, Shape, Store,
     StoreError, Ty, ValueAndTtl,
 };
 use serde::{Deserialize, Serialize};
@@ -401,12 +401,16 @@ pub async fn key_layout<S: Store + Clone>(store: S) {
         .unwrap()
         .expect("written under the key");
     assert_eq!(&raw[..2], &envelope::MAGIC);
-    assert_eq!(raw[2], envelope::FORMAT_V1);
+    assert_eq!(raw[2], envelope::FORMAT_CHECKSUM);
     assert_eq!(raw[3], 1, "JSON codec id");
     assert_eq!(&raw[4..20], &users.key_version().envelope_tag());
     let payload: User = serde_json::from_slice(&raw[envelope::HEADER_LEN..]).unwrap();
     assert_eq!(payload, user(42));
-    assert_eq!(users.encode_value(&user(42)).unwrap(), raw);
+    let len = u32::from_le_bytes(raw[20..24].try_into().unwrap()) as usize;
+    assert_eq!(len, raw.len() - envelope::HEADER_LEN, "the payload length");
+    let encoded = users.encode_value(&user(42)).unwrap();
+    assert_eq!(encoded[..24], raw[..24], "the same header up to the times");
+    assert_eq!(encoded[envelope::HEADER_LEN..], raw[envelope::HEADER_LEN..]);
     assert_eq!(users.decode_value(&raw).unwrap(), user(42));
 }
 
@@ -690,9 +694,10 @@ pub async fn get_or_load_errors_reach_every_waiter<S: Store + Clone>(store: S) {
     }
     for t in tasks {
         match t.await.unwrap() {
-            Err(CacheError::Load { model, key, source }) => {
+            // The loader's own error type, shared by every waiter.
+            Err(LoadError::Loader { model, key, error }) => {
                 assert_eq!((&*model, key.as_str()), ("User", "k"));
-                assert!(source.downcast_ref::<DbDown>().is_some());
+                let _: &DbDown = &error;
             }
             other => panic!("expected a load error, got {other:?}"),
         }
@@ -781,8 +786,21 @@ async fn corruptions<S: Store + Clone>(
     other_format[2] = 0x7F;
     let mut garbage_payload = valid[..envelope::HEADER_LEN].to_vec();
     garbage_payload.extend_from_slice(b"{\"id\": not json");
-    let mut wrong_fields = valid[..envelope::HEADER_LEN].to_vec();
-    wrong_fields.extend_from_slice(br#"{"id":1,"full_name":"x","email":"y"}"#);
+    // A well-sealed envelope around a payload of another shape: only the codec can tell.
+    let wrong_fields = {
+        let payload = br#"{"id":1,"full_name":"x","email":"y"}"#;
+        let expected = envelope::Expected::new(1, &users.key_version());
+        let mut v = Vec::new();
+        let start = envelope::begin(&mut v, &expected);
+        v.extend_from_slice(payload);
+        envelope::seal(&mut v, start, &expected, envelope::Times::now(None)).unwrap();
+        v
+    };
+    let mut flipped = valid.clone();
+    let last = flipped.len() - 3;
+    flipped[last] ^= 0x01;
+    let mut padded = valid.clone();
+    padded.push(b' ');
     vec![
         (
             "truncated payload",
@@ -798,6 +816,8 @@ async fn corruptions<S: Store + Clone>(
             Expect::Decode,
         ),
         ("garbage payload", garbage_payload, Expect::Decode),
+        ("one flipped bit", flipped, Expect::Decode),
+        ("padded", padded, Expect::Decode),
         ("payload of another shape", wrong_fields, Expect::Decode),
         ("another version of the model", v2, Expect::Mismatch),
         ("another model's value", invoice, Expect::Mismatch),
@@ -967,7 +987,8 @@ pub async fn fail_open_vs_fail_closed<S: Store + Clone>(store: S) {
     is_store(uc.delete_many(&["1", "2"]).await, "1");
     is_store(
         uc.get_or_load("1", || async { Ok::<_, std::io::Error>(user(10)) })
-            .await,
+            .await
+            .map_err(CacheError::from),
         "1",
     );
     let s = uc.stats();

@@ -76,7 +76,7 @@ fn round_trip<C: Codec>(codec: C, v: &Model) -> Result<(), TestCaseError> {
     let bytes = handle.encode_value(v).unwrap();
     prop_assert_eq!(&handle.decode_value(&bytes).unwrap(), v);
     let expected = Expected::new(C::ID, &handle.key_version());
-    let payload = envelope::check(&bytes, &expected).unwrap();
+    let payload = envelope::open(&bytes, &expected).unwrap().payload;
     prop_assert_eq!(payload.len(), bytes.len() - HEADER_LEN);
     prop_assert_eq!(&cache.codec().decode::<Model>(payload).unwrap(), v);
     // Cut anywhere inside the value: never the same value back.
@@ -186,37 +186,49 @@ proptest! {
         }
     }
 
-    /// `envelope::check` never panics; it accepts exactly the values that start with the
-    /// expected header, and says `Truncated` only for values shorter than a header.
+    /// `envelope::open` never panics; it accepts exactly the values sealed with the expected
+    /// header (and returns their payload and times), says `Truncated` only for values shorter
+    /// than a header, and rejects every prefix and every single-byte change of a sealed value.
     #[test]
-    fn envelope_check_total(
+    fn envelope_open_total(
         kv in key_version(),
         codec in any::<u8>(),
-        with_header in any::<bool>(),
+        sealed in any::<bool>(),
         body in prop::collection::vec(any::<u8>(), 0..64),
+        written in any::<u64>(),
+        ttl_ms in prop::option::of(1u64..1 << 40),
+        flip in any::<(usize, u8)>(),
     ) {
         let expected = Expected::new(codec, &kv);
+        let times = envelope::Times::at(written, ttl_ms.map(std::time::Duration::from_millis));
         let mut value = Vec::new();
-        if with_header {
-            envelope::write_header(&mut value, &expected);
+        if sealed {
+            let start = envelope::begin(&mut value, &expected);
+            value.extend_from_slice(&body);
+            envelope::seal(&mut value, start, &expected, times).unwrap();
+        } else {
+            value.extend_from_slice(&body);
         }
-        value.extend_from_slice(&body);
-        match envelope::check(&value, &expected) {
-            Ok(payload) => {
-                prop_assert!(value.starts_with(expected.header()));
-                prop_assert_eq!(payload, &value[HEADER_LEN..]);
+        match envelope::open(&value, &expected) {
+            Ok(opened) => {
+                prop_assert!(sealed);
+                prop_assert_eq!(opened.payload, &body[..]);
+                prop_assert_eq!(opened.times, times);
             }
             Err(EnvelopeError::Truncated { len }) => {
                 prop_assert_eq!(len, value.len());
                 prop_assert!(len < HEADER_LEN);
             }
-            Err(_) => prop_assert!(!value.starts_with(expected.header())),
+            Err(_) => prop_assert!(!sealed),
         }
-        // Every prefix of a good value is rejected, never accepted as a shorter value.
-        if with_header {
-            for cut in 0..HEADER_LEN {
-                prop_assert!(envelope::check(&value[..cut], &expected).is_err());
+        if sealed {
+            for cut in 0..value.len() {
+                prop_assert!(envelope::open(&value[..cut], &expected).is_err());
             }
+            let (at, x) = (flip.0 % value.len(), flip.1.max(1));
+            let mut changed = value.clone();
+            changed[at] ^= x;
+            prop_assert!(envelope::open(&changed, &expected).is_err(), "byte {} ^ {:#x}", at, x);
         }
     }
 }

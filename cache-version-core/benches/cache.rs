@@ -69,7 +69,10 @@ fn benches(c: &mut Criterion) {
     let value = profile();
     let bare = serde_json::to_vec(&value).unwrap();
     let stored = handle.encode_value(&value).unwrap();
-    assert_eq!(&stored[20..], &bare[..]);
+    assert_eq!(
+        &stored[cache_version_core::envelope::HEADER_LEN..],
+        &bare[..]
+    );
     println!(
         "value: {} bytes of JSON, {} bytes stored (envelope {} bytes)",
         bare.len(),
@@ -212,6 +215,26 @@ fn summary(c: &mut Criterion) {
             || {
                 let bytes = handle.encode_value(black_box(&value)).unwrap();
                 black_box(handle.decode_value(&bytes).unwrap());
+            },
+        ),
+    );
+    // The keyed MAC instead of the checksum (CacheBuilder::mac_key).
+    let mac = Cache::builder(MemoryStore::new())
+        .namespace("prod")
+        .mac_key(cache_version_core::envelope::MacKey::new([7; 32]))
+        .build()
+        .expect("valid config");
+    let mac_handle = mac.model::<Profile>();
+    report(
+        "encode+decode with a MAC",
+        interleaved(
+            || {
+                let bytes = serde_json::to_vec(black_box(&value)).unwrap();
+                black_box(serde_json::from_slice::<Profile>(&bytes).unwrap());
+            },
+            || {
+                let bytes = mac_handle.encode_value(black_box(&value)).unwrap();
+                black_box(mac_handle.decode_value(&bytes).unwrap());
             },
         ),
     );

@@ -1556,6 +1556,7 @@ mod tests {
                     },
                 ));
             }
+            impl crate::CacheModel for $ty {}
         };
     }
     model!(Old, "name");

@@ -45,6 +45,7 @@ impl CacheVersion for Profile {
         },
     ));
 }
+impl cache_version_core::CacheModel for Profile {}
 
 fn profile() -> Profile {
     Profile {

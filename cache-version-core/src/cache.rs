@@ -2,7 +2,7 @@
 //! model type).
 //!
 //! ```
-//! use cache_version_core::{Body, Cache, CacheVersion, Field, MemoryStore, Named, Shape, Ty};
+//! use cache_version_core::{Body, Cache, CacheModel, CacheVersion, Field, MemoryStore, Named, Shape, Ty};
 //! use serde::{Deserialize, Serialize};
 //!
 //! #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -15,6 +15,7 @@
 //!         fields: &[Field::new("id", Ty::of::<u64>()), Field::new("name", Ty::of::<String>())],
 //!     }));
 //! }
+//! impl CacheModel for User {}
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
 //! let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
@@ -85,7 +86,7 @@ use crate::load::{LoadError, LoadOutput, Loaded};
 use crate::stats::{Counters, Event, Registry, Stats, StatsSnapshot};
 use crate::store::{SetEntry, Store, StoreError};
 use crate::value::{Decoded, ValueSpec, WriteError};
-use crate::{CacheVersion, Shape, Version};
+use crate::{CacheModel, CacheVersion, Version};
 
 /// Awaits an operation's future inside its tracing span, or directly when the span is
 /// disabled (no subscriber listening at DEBUG): wrapping a future in `Instrumented` moves the
@@ -381,28 +382,19 @@ impl<S: Store> Cache<S> {
 }
 
 impl<S: Store, C: Codec> Cache<S, C> {
-    /// A handle for the model `T`, named by its shape's name (`Named::name`: the type's name
-    /// or `#[cache_version(name = "...")]`).
+    /// A handle for the model `T`, named by its model name ([`CacheModel::model_name`]: the
+    /// type's name or `#[cache_version(name = "...")]`, with its generic arguments, such as
+    /// `Page<User>`).
     ///
-    /// Checked at compile time: a `T` whose shape is not a named type (`Vec<u8>`, `String`,
-    /// tuples), or whose name is not valid in a key, does not compile; use
-    /// [`Cache::model_named`] for those.
-    pub fn model<T: CacheVersion>(&self) -> ModelHandle<T, S, C> {
-        const {
-            assert!(
-                matches!(T::SHAPE, Shape::Named(n) if crate::key::is_valid_name(n.name)),
-                "Cache::model::<T>() needs a named type (a struct or enum) whose name is valid \
-                 in a cache key (no ':', whitespace, control, glob or brace characters); \
-                 use Cache::model_named::<T>(name) instead"
-            )
-        };
-        let name = match T::SHAPE {
-            Shape::Named(n) => n.name,
-            _ => unreachable!("checked at compile time"),
-        };
-        match self.model_named(name) {
+    /// Checked at compile time: a `T` that is not a model of its own (`Vec<u8>`, `String`,
+    /// tuples, transparent wrappers) does not compile; use [`Cache::model_named`] for those.
+    pub fn model<T: CacheModel>(&self) -> ModelHandle<T, S, C> {
+        match self.model_named(&T::model_name()) {
             Ok(handle) => handle,
-            Err(e) => unreachable!("checked at compile time: {e}"),
+            Err(e) => panic!(
+                "`{}` has an invalid model name: {e}",
+                std::any::type_name::<T>()
+            ),
         }
     }
 
@@ -1469,7 +1461,7 @@ fn batch_label(first: &[u8], n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Body, Field, MemoryStore, Named, Ty};
+    use crate::{Body, Field, MemoryStore, Named, Shape, Ty};
     use std::sync::Mutex;
 
     #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1486,6 +1478,7 @@ mod tests {
             },
         ));
     }
+    impl CacheModel for Item {}
 
     use crate::test_recorder::TestRecorder;
 

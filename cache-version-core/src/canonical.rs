@@ -43,7 +43,7 @@ macro_rules! leaves {
             }
         }
 
-        const fn leaf_text(shape: &Shape) -> &'static str {
+        pub(crate) const fn leaf_text(shape: &Shape) -> &'static str {
             match shape {
                 $(Shape::$variant => $text,)*
                 Shape::SelfRef => "self",

@@ -7,7 +7,7 @@
 //! ^^^^ ^^^^ ^^^^^^^^^^^^^^^^ ^^^
 //!  |    |    |                the logical key: any bytes, written as given
 //!  |    |    16 lowercase hex digits (64 bits) of the key version
-//!  |    the model name (`Named::name` of the type's shape, or an explicit name)
+//!  |    the model name (`CacheModel::model_name`, such as `User` or `Page<User>`, or an explicit name)
 //!  the namespace (one per service or environment)
 //! ```
 //!

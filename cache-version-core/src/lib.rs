@@ -30,6 +30,8 @@
 //!
 //! The pieces:
 //! - [`CacheVersion`]: the trait, with `SHAPE` (a `const` [`Shape`] tree) and `VERSION`.
+//! - [`CacheModel`]: a type cached as a model of its own, with its model name (`Page<User>`)
+//!   for keys and lockfiles.
 //! - [`Shape`] and [`canonical`]: the canonical form (specified in `docs/canonical-form.md`),
 //!   [`canonical::schema`] for the whole readable schema, [`canonical::recompute()`] to derive
 //!   a version from printed text alone.
@@ -51,12 +53,14 @@
 pub mod blake3;
 pub mod canonical;
 mod impls;
+mod model;
 pub mod shape;
 mod version;
 
+pub use model::CacheModel;
 pub use shape::{
-    Body, ContainerMeta, EnumRepr, Field, FieldKind, FieldMeta, Named, Shape, StructTag, Ty,
-    Variant, VariantMeta, VariantStyle,
+    Body, ContainerMeta, EnumRepr, Field, FieldKind, FieldMeta, ModelArg, Named, Shape, StructTag,
+    Ty, Variant, VariantMeta, VariantStyle,
 };
 pub use version::{ParseVersionError, ShortVersion, Version, TEMPLATE_PREFIX};
 
@@ -191,8 +195,9 @@ pub fn schema_of<T: CacheVersion + ?Sized>() -> canonical::Schema {
 pub mod __private {
     pub use crate::shape::*;
     pub use crate::version::Version;
-    pub use crate::CacheVersion;
+    pub use crate::{CacheModel, CacheVersion};
     pub use core::option::Option::{None, Some};
+    pub use std::borrow::Cow;
 
     /// The stand-in for a type inside its own definition (`children: Vec<Self>`): its shape is
     /// [`Shape::SelfRef`], so a self-recursive type needs no recursive constant.

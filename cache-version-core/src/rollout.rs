@@ -1634,6 +1634,7 @@ mod tests {
                     },
                 ));
             }
+            impl crate::CacheModel for $ty {}
         };
     }
     model!(Old, "name");

@@ -146,6 +146,43 @@ pub struct Named {
     pub meta: ContainerMeta,
     /// A manual bump (`#[cache_version(bump = N)]`), part of the version; 0 when absent.
     pub bump: u32,
+    /// The type's generic arguments, in declaration order (lifetimes left out), for its
+    /// model name: `Page<User>` is named `Page<User>` in keys and lockfiles, not `Page`
+    /// (see [`Named::model_name`]). Metadata, **not** part of the version or the canonical
+    /// form. Empty for a type without type or const parameters, and by [`Named::new`].
+    pub args: &'static [ModelArg],
+}
+
+/// One generic argument of a [`Named`] type, as its model name shows it (see
+/// [`Named::model_name`]). Not part of the version.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum ModelArg {
+    /// A type argument, by its shape (a function, like [`Ty::shape_fn`], so that building
+    /// the tree never walks it): `Page<User>`, `Page<u64>`, `Pair<str,option<u64>>`.
+    Type(fn() -> &'static Shape),
+    /// A type parameter without a `CacheVersion` bound (used only in `PhantomData` or in
+    /// skipped fields): its shape is unknown, written `_`.
+    Unbound,
+    /// A signed integer const argument (`const N: i32`).
+    Int(i128),
+    /// An unsigned integer const argument (`const N: usize`).
+    Uint(u128),
+    /// A `bool` const argument.
+    Bool(bool),
+    /// A `char` const argument.
+    Char(char),
+}
+
+impl ModelArg {
+    /// The type argument `T`, by its shape.
+    pub const fn of<T: crate::CacheVersion + ?Sized>() -> ModelArg {
+        ModelArg::Type(arg_shape_of::<T>)
+    }
+}
+
+fn arg_shape_of<T: crate::CacheVersion + ?Sized>() -> &'static Shape {
+    T::SHAPE
 }
 
 /// The body of a [`Named`] type.
@@ -377,6 +414,30 @@ impl Named {
             body,
             meta,
             bump,
+            args: &[],
         }
+    }
+
+    /// This type with its generic arguments recorded for its model name (metadata only: the
+    /// version does not change).
+    ///
+    /// ```
+    /// use cache_version_core::{shape::ModelArg, Body, CacheModel, CacheVersion, Field, Named, Shape, Ty};
+    ///
+    /// struct Page<T>(Vec<T>);
+    /// impl<T: CacheVersion> CacheVersion for Page<T> {
+    ///     const SHAPE: &'static Shape = &Shape::Named(
+    ///         &Named::new("Page", Body::NewtypeStruct(Ty::of::<Vec<T>>()))
+    ///             .with_args(&[ModelArg::of::<T>()]),
+    ///     );
+    /// }
+    /// impl<T: CacheVersion> CacheModel for Page<T> {}
+    ///
+    /// assert_eq!(Page::<u64>::model_name(), "Page<u64>");
+    /// assert_eq!(Page::<Option<String>>::model_name(), "Page<option<str>>");
+    /// ```
+    pub const fn with_args(mut self, args: &'static [ModelArg]) -> Named {
+        self.args = args;
+        self
     }
 }

@@ -13,14 +13,14 @@ use cache_version_core::lockfile::{
     self, diff, ChangeKind, CheckError, CheckOptions, Checked, CodecKind, Compatibility, FailOn,
     Lockfile, Mode, Model,
 };
-use cache_version_core::CacheVersion;
+use cache_version_core::{CacheModel, CacheVersion};
 use serde::{Deserialize, Serialize};
 
 fn lock(models: impl IntoIterator<Item = Model>) -> Lockfile {
     Lockfile::from_models(models).unwrap()
 }
 
-fn one<T: CacheVersion>(label: &'static str) -> Lockfile {
+fn one<T: CacheModel>(label: &'static str) -> Lockfile {
     lock([Model::new::<T>(label)])
 }
 
@@ -807,7 +807,7 @@ pub struct Extra {
     pub rest: std::collections::BTreeMap<String, u8>,
 }
 
-cache_version_core::register!(Item, Page<Item>, Event, Settings, Vec<Item>);
+cache_version_core::register!(Item, Page<Item>, Event, Settings, Vec<Item> as "Items");
 
 fn rich() -> Lockfile {
     lock(cache_version_core::models![
@@ -816,7 +816,7 @@ fn rich() -> Lockfile {
         Page<Meters>,
         Event,
         Settings,
-        Vec<Item>,
+        Vec<Item> as "Items",
         Meters,
         Extra
     ])
@@ -830,13 +830,94 @@ fn register_collects_models_by_their_written_type() {
     }
     let lock = lock(lockfile::registered());
     let page = lock.model("Page<Item>").unwrap();
-    assert_eq!(page.name, "Page", "the key name is the shape's name");
+    assert_eq!(
+        page.name, "Page<Item>",
+        "the key name is the model name, type arguments included"
+    );
     let vec = lock.model("Vec<Item>").unwrap();
     assert_eq!(
-        vec.name, "Vec<Item>",
-        "a root without a name is named by its label"
+        vec.name, "Items",
+        "a root without a name is named at registration"
     );
     assert!(vec.root.starts_with("seq<Item@"));
+}
+
+mod dup_a {
+    #[derive(serde::Serialize, cache_version_core::CacheVersion)]
+    pub struct User {
+        pub id: u64,
+    }
+}
+
+mod dup_b {
+    #[derive(serde::Serialize, cache_version_core::CacheVersion)]
+    pub struct User {
+        pub name: String,
+    }
+
+    #[derive(serde::Serialize, cache_version_core::CacheVersion)]
+    #[cache_version(name = "Page")]
+    pub struct Listing<T> {
+        pub items: Vec<T>,
+    }
+}
+
+#[test]
+fn two_models_with_one_model_name_are_rejected_naming_both_types() {
+    let err = Lockfile::from_models([
+        Model::new::<dup_a::User>("dup_a::User"),
+        Model::new::<dup_b::User>("dup_b::User"),
+    ])
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("model name `User`"), "{text}");
+    assert!(
+        text.contains("lockfile::dup_a::User") && text.contains("lockfile::dup_b::User"),
+        "both Rust types are named: {text}"
+    );
+    assert!(text.contains("registered as `dup_a::User`"), "{text}");
+    assert!(text.contains("#[cache_version(name"), "{text}");
+
+    // A generic model named like another generic model clashes only for the same arguments.
+    assert!(Lockfile::from_models(cache_version_core::models![
+        Page<Item>,
+        dup_b::Listing<Meters>
+    ])
+    .is_ok());
+    let err = Lockfile::from_models(cache_version_core::models![
+        Page<Item>,
+        dup_b::Listing<Item>
+    ])
+    .unwrap_err();
+    assert!(err.to_string().contains("model name `Page<Item>`"), "{err}");
+
+    // A name given at registration takes part too, and must be valid in a key.
+    let err =
+        Lockfile::from_models(cache_version_core::models![Item, Vec<Item> as "Item"]).unwrap_err();
+    assert!(err.to_string().contains("`alloc::vec::Vec<"), "{err}");
+    let err =
+        Lockfile::from_models(cache_version_core::models![Vec<Item> as "my items"]).unwrap_err();
+    assert!(
+        err.to_string().contains("invalid model name `my items`"),
+        "{err}"
+    );
+
+    // The same type registered twice under one label is one model.
+    assert!(Lockfile::from_models(cache_version_core::models![Item, Item]).is_ok());
+}
+
+#[test]
+fn distinct_instantiations_are_distinct_models() {
+    let lock = lock(cache_version_core::models![
+        Page<Item>,
+        Page<Meters>,
+        Page<Page<Item>>
+    ]);
+    let names: Vec<&str> = lock.models.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["Page<Item>", "Page<Meters>", "Page<Page<Item>>"]);
+    let text = lock.to_text();
+    assert!(text.contains("  name \"Page<Item>\"\n"), "{text}");
+    assert_eq!(Lockfile::parse(&text).unwrap(), lock, "round trip");
 }
 
 #[test]
@@ -856,7 +937,7 @@ fn the_text_is_stable_through_write_parse_write() {
         "{text}"
     );
     assert!(
-        text.contains("\nmodel Page<Item>\n  name Page\n  short "),
+        text.contains("\nmodel Page<Item>\n  name \"Page<Item>\"\n  short "),
         "{text}"
     );
     assert!(text.contains("  meta deny_unknown_fields\n"), "{text}");
@@ -1158,8 +1239,10 @@ mod broken {
             body: Body::NewtypeStruct(Ty::of::<u8>()),
             meta: ContainerMeta::NONE,
             bump: 0,
+            args: &[],
         });
     }
+    impl cache_version_core::CacheModel for Broken {}
 }
 
 #[test]

@@ -120,3 +120,29 @@ fn used(ty: &Type, params: &BTreeSet<String>, out: &mut Vec<Type>) {
         _ => {}
     }
 }
+
+/// Whether `generics` (the impl's, bounds included) bound the type parameter `param` itself
+/// with a trait named `CacheVersion`, inline or in the where clause.
+pub fn has_cache_version_bound(generics: &syn::Generics, param: &syn::Ident) -> bool {
+    let names_cache_version = |b: &syn::TypeParamBound| match b {
+        syn::TypeParamBound::Trait(t) => t
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "CacheVersion"),
+        _ => false,
+    };
+    let inline = generics
+        .type_params()
+        .any(|p| p.ident == *param && p.bounds.iter().any(names_cache_version));
+    let in_where = generics.where_clause.iter().any(|w| {
+        w.predicates.iter().any(|pred| match pred {
+            syn::WherePredicate::Type(pt) => {
+                matches!(&pt.bounded_ty, Type::Path(p) if p.qself.is_none() && p.path.is_ident(param))
+                    && pt.bounds.iter().any(names_cache_version)
+            }
+            _ => false,
+        })
+    });
+    inline || in_where
+}

@@ -27,17 +27,27 @@ fn krate(path: Option<&(Span, syn::Path)>) -> TokenStream {
     }
 }
 
+/// What the expansion emits besides `impl CacheVersion`.
+#[derive(Default)]
+struct Extra {
+    /// The items of `impl OwnShape` (a type written through a proxy).
+    own_items: Option<TokenStream>,
+    /// The items of `impl CacheModel`, when the type is a model of its own.
+    model_items: Option<TokenStream>,
+    /// Compile-time checks.
+    checks: TokenStream,
+}
+
 fn wrap(
     input: &syn::DeriveInput,
     krate: TokenStream,
     generics: &syn::Generics,
     items: TokenStream,
-    own_items: Option<TokenStream>,
-    checks: TokenStream,
+    extra: Extra,
 ) -> TokenStream {
     let ident = &input.ident;
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
-    let own = own_items.map(|items| {
+    let own = extra.own_items.map(|items| {
         quote! {
             #[automatically_derived]
             impl #impl_generics _cv::__private::OwnShape for #ident #ty_generics #where_clause {
@@ -45,6 +55,15 @@ fn wrap(
             }
         }
     });
+    let model = extra.model_items.map(|items| {
+        quote! {
+            #[automatically_derived]
+            impl #impl_generics _cv::__private::CacheModel for #ident #ty_generics #where_clause {
+                #items
+            }
+        }
+    });
+    let checks = extra.checks;
     quote! {
         #[doc(hidden)]
         #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
@@ -55,6 +74,7 @@ fn wrap(
                 #items
             }
             #own
+            #model
             #checks
         };
     }
@@ -68,24 +88,34 @@ fn stub(input: &syn::DeriveInput, err: Option<syn::Error>) -> TokenStream {
     let items = quote! {
         const SHAPE: &'static _cv::__private::Shape = &_cv::__private::Shape::Opaque("<invalid>");
     };
-    let imp = wrap(
-        input,
-        krate,
-        &input.generics,
-        items,
-        None,
-        TokenStream::new(),
-    );
+    // A model impl too, so that `cache.model::<T>()` adds no error of its own.
+    let model_items = quote! {
+        fn model_name() -> _cv::__private::Cow<'static, str> {
+            _cv::__private::Cow::Borrowed("invalid")
+        }
+    };
+    let extra = Extra {
+        model_items: Some(model_items),
+        ..Extra::default()
+    };
+    let imp = wrap(input, krate, &input.generics, items, extra);
     quote!(#errors #imp)
 }
 
 fn expand(input: &Input) -> TokenStream {
     let krate = krate(input.krate.as_ref());
     let generics = bound::with_bounds(input);
+    let args = model_args(&input.original.generics, &generics);
     let checks = crate::recursion::check_tokens(&input.self_checks);
+    let mut extra = Extra {
+        checks,
+        ..Extra::default()
+    };
     let items = match &input.model {
         Model::Named(body) => {
-            let shape = named_shape(input, body);
+            let shape = named_shape(input, body, &args);
+            // The model name is `Named::model_name` of the shape: the trait's default.
+            extra.model_items = Some(TokenStream::new());
             quote!(const SHAPE: &'static _cv::__private::Shape = #shape;)
         }
         Model::Transparent(field) => transparent_items(&field.ty),
@@ -95,32 +125,59 @@ fn expand(input: &Input) -> TokenStream {
             let mut side = |s: &Side| match s {
                 Side::Type(t) => ty(&TyIr::Rust(t.clone()), Span::call_site()),
                 Side::Own(body) => {
-                    own = Some(named_shape(input, body));
+                    own = Some(named_shape(input, body, &args));
                     quote!(_cv::__private::own::<Self>())
                 }
             };
             let (w, r) = (side(write), side(read));
-            let proxy = quote! {
+            extra.own_items =
+                own.map(|own| quote!(const OWN: &'static _cv::__private::Shape = #own;));
+            quote! {
                 const SHAPE: &'static _cv::__private::Shape =
                     &_cv::__private::Shape::Proxy { write: #w, read: #r };
-            };
-            let Some(own) = own else {
-                return wrap(input.original, krate, &generics, proxy, None, checks);
-            };
-            let own_impl = quote! {
-                const OWN: &'static _cv::__private::Shape = #own;
-            };
-            return wrap(
-                input.original,
-                krate,
-                &generics,
-                proxy,
-                Some(own_impl),
-                checks,
-            );
+            }
         }
     };
-    wrap(input.original, krate, &generics, items, None, checks)
+    wrap(input.original, krate, &generics, items, extra)
+}
+
+/// The type's generic arguments for its model name (`Named::args`), lifetimes left out: a
+/// type parameter by its shape when the impl bounds it with `CacheVersion` (inferred or
+/// stated), `_` otherwise; a const parameter by its value.
+fn model_args(declared: &syn::Generics, bounded: &syn::Generics) -> Vec<TokenStream> {
+    declared
+        .params
+        .iter()
+        .filter_map(|param| match param {
+            syn::GenericParam::Lifetime(_) => None,
+            syn::GenericParam::Type(p) => {
+                let ident = &p.ident;
+                Some(if bound::has_cache_version_bound(bounded, ident) {
+                    quote!(_cv::__private::ModelArg::of::<#ident>())
+                } else {
+                    quote!(_cv::__private::ModelArg::Unbound)
+                })
+            }
+            syn::GenericParam::Const(c) => {
+                let ident = &c.ident;
+                let kind = match &c.ty {
+                    syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+                    _ => None,
+                };
+                Some(match kind.as_deref() {
+                    Some("u8" | "u16" | "u32" | "u64" | "u128" | "usize") => {
+                        quote!(_cv::__private::ModelArg::Uint(#ident as u128))
+                    }
+                    Some("i8" | "i16" | "i32" | "i64" | "i128" | "isize") => {
+                        quote!(_cv::__private::ModelArg::Int(#ident as i128))
+                    }
+                    Some("bool") => quote!(_cv::__private::ModelArg::Bool(#ident)),
+                    Some("char") => quote!(_cv::__private::ModelArg::Char(#ident)),
+                    _ => quote!(_cv::__private::ModelArg::Unbound),
+                })
+            }
+        })
+        .collect()
 }
 
 /// A type written exactly as another: its shape and version are that type's.
@@ -136,7 +193,7 @@ fn transparent_items(t: &TyIr) -> TokenStream {
     }
 }
 
-fn named_shape(input: &Input, body: &Body) -> TokenStream {
+fn named_shape(input: &Input, body: &Body, args: &[TokenStream]) -> TokenStream {
     let name = &input.name;
     let template = template::named(input.bump, body);
     let digest = template::digest(&template);
@@ -151,6 +208,7 @@ fn named_shape(input: &Input, body: &Body) -> TokenStream {
             body: #body,
             meta: _cv::__private::ContainerMeta { default: #default, deny_unknown_fields: #deny },
             bump: #bump,
+            args: &[#(#args),*],
         })
     }
 }

@@ -351,6 +351,15 @@ impl<'a> Input<'a> {
                 }
             }
         };
+        if let (Some((span, _)), Model::Transparent(_) | Model::Same(_)) = (&cattrs.name, &model) {
+            errors.spanned(
+                *span,
+                "`name` has no effect here: a type written exactly as another type \
+                 (`#[serde(transparent)]`, or `into`/`from` one type) has that type's shape, \
+                 so it is not a model of its own; cache it under a name with \
+                 `cache.model_named::<T>(\"Name\")`",
+            );
+        }
         if let (Some((span, _)), Model::Same(_)) = (&cattrs.bump, &model) {
             errors.spanned(
                 *span,

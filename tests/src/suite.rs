@@ -53,6 +53,7 @@ impl CacheVersion for User {
         },
     ));
 }
+impl cache_version_core::CacheModel for User {}
 
 /// `User` after a field rename (`name` -> `full_name`): same model name, new version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,6 +76,7 @@ impl CacheVersion for UserV2 {
         },
     ));
 }
+impl cache_version_core::CacheModel for UserV2 {}
 
 /// Two models with the same shape (so the same `VERSION`) and different names: only the
 /// model name keeps their entries apart.
@@ -96,6 +98,7 @@ impl CacheVersion for Order {
         },
     ));
 }
+impl cache_version_core::CacheModel for Order {}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Invoice {
@@ -115,6 +118,7 @@ impl CacheVersion for Invoice {
         },
     ));
 }
+impl cache_version_core::CacheModel for Invoice {}
 
 pub fn user(id: u64) -> User {
     User {

@@ -363,7 +363,7 @@ pair!(from_into_same_proxy_is_the_proxy, same, Money,
     { #[derive(Serialize, Deserialize, CacheVersion)] pub struct Money { pub cents: u64 } }
     { #[derive(Clone, Serialize, Deserialize, CacheVersion)] pub struct Money { pub cents: u64 }
       #[derive(Clone, Serialize, Deserialize, CacheVersion)] #[serde(from = "Money", into = "Money")]
-      #[cache_version(name = "Dollars")] pub struct Dollars { pub value: f64 }
+      pub struct Dollars { pub value: f64 }
       impl From<Money> for Dollars { fn from(m: Money) -> Dollars { Dollars { value: m.cents as f64 } } }
       impl From<Dollars> for Money { fn from(d: Dollars) -> Money { Money { cents: d.value as u64 } } } });
 

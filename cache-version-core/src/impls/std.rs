@@ -19,7 +19,7 @@ use std::sync::atomic;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
-use crate::shape::{Body, EnumRepr, Field, Named, Shape, Ty, Variant};
+use crate::shape::{Body, EnumRepr, Field, ModelArg, Named, Shape, Ty, Variant};
 use crate::CacheVersion;
 
 macro_rules! leaf {
@@ -187,70 +187,88 @@ impl<T: ?Sized> CacheVersion for PhantomData<T> {
 
 // `Result` is an externally tagged enum `Ok(T) | Err(E)`.
 impl<T: CacheVersion, E: CacheVersion> CacheVersion for Result<T, E> {
-    const SHAPE: &'static Shape = &Shape::Named(&Named::new(
-        "Result",
-        Body::Enum {
-            repr: EnumRepr::External,
-            variants: &[
-                variant("Ok", Newtype, &[Field::new("", Ty::of::<T>())]),
-                variant("Err", Newtype, &[Field::new("", Ty::of::<E>())]),
-            ],
-        },
-    ));
+    const SHAPE: &'static Shape = &Shape::Named(
+        &Named::new(
+            "Result",
+            Body::Enum {
+                repr: EnumRepr::External,
+                variants: &[
+                    variant("Ok", Newtype, &[Field::new("", Ty::of::<T>())]),
+                    variant("Err", Newtype, &[Field::new("", Ty::of::<E>())]),
+                ],
+            },
+        )
+        .with_args(&[ModelArg::of::<T>(), ModelArg::of::<E>()]),
+    );
 }
 
 impl<T: CacheVersion> CacheVersion for Bound<T> {
-    const SHAPE: &'static Shape = &Shape::Named(&Named::new(
-        "Bound",
-        Body::Enum {
-            repr: EnumRepr::External,
-            variants: &[
-                variant("Unbounded", UnitStyle, &[]),
-                variant("Included", Newtype, &[Field::new("", Ty::of::<T>())]),
-                variant("Excluded", Newtype, &[Field::new("", Ty::of::<T>())]),
-            ],
-        },
-    ));
+    const SHAPE: &'static Shape = &Shape::Named(
+        &Named::new(
+            "Bound",
+            Body::Enum {
+                repr: EnumRepr::External,
+                variants: &[
+                    variant("Unbounded", UnitStyle, &[]),
+                    variant("Included", Newtype, &[Field::new("", Ty::of::<T>())]),
+                    variant("Excluded", Newtype, &[Field::new("", Ty::of::<T>())]),
+                ],
+            },
+        )
+        .with_args(&[ModelArg::of::<T>()]),
+    );
 }
 
 impl<T: CacheVersion> CacheVersion for Range<T> {
-    const SHAPE: &'static Shape = &Shape::Named(&Named::new(
-        "Range",
-        Body::Struct {
-            tag: None,
-            fields: &[f::<T>("start"), f::<T>("end")],
-        },
-    ));
+    const SHAPE: &'static Shape = &Shape::Named(
+        &Named::new(
+            "Range",
+            Body::Struct {
+                tag: None,
+                fields: &[f::<T>("start"), f::<T>("end")],
+            },
+        )
+        .with_args(&[ModelArg::of::<T>()]),
+    );
 }
 
 impl<T: CacheVersion> CacheVersion for RangeInclusive<T> {
-    const SHAPE: &'static Shape = &Shape::Named(&Named::new(
-        "RangeInclusive",
-        Body::Struct {
-            tag: None,
-            fields: &[f::<T>("start"), f::<T>("end")],
-        },
-    ));
+    const SHAPE: &'static Shape = &Shape::Named(
+        &Named::new(
+            "RangeInclusive",
+            Body::Struct {
+                tag: None,
+                fields: &[f::<T>("start"), f::<T>("end")],
+            },
+        )
+        .with_args(&[ModelArg::of::<T>()]),
+    );
 }
 
 impl<T: CacheVersion> CacheVersion for RangeFrom<T> {
-    const SHAPE: &'static Shape = &Shape::Named(&Named::new(
-        "RangeFrom",
-        Body::Struct {
-            tag: None,
-            fields: &[f::<T>("start")],
-        },
-    ));
+    const SHAPE: &'static Shape = &Shape::Named(
+        &Named::new(
+            "RangeFrom",
+            Body::Struct {
+                tag: None,
+                fields: &[f::<T>("start")],
+            },
+        )
+        .with_args(&[ModelArg::of::<T>()]),
+    );
 }
 
 impl<T: CacheVersion> CacheVersion for RangeTo<T> {
-    const SHAPE: &'static Shape = &Shape::Named(&Named::new(
-        "RangeTo",
-        Body::Struct {
-            tag: None,
-            fields: &[f::<T>("end")],
-        },
-    ));
+    const SHAPE: &'static Shape = &Shape::Named(
+        &Named::new(
+            "RangeTo",
+            Body::Struct {
+                tag: None,
+                fields: &[f::<T>("end")],
+            },
+        )
+        .with_args(&[ModelArg::of::<T>()]),
+    );
 }
 
 impl CacheVersion for Duration {

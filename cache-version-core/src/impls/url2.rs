@@ -5,7 +5,9 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use url::{Host, Url};
 
-use crate::shape::{Body, EnumRepr, Field, Named, Shape, Ty, Variant, VariantMeta, VariantStyle};
+use crate::shape::{
+    Body, EnumRepr, Field, ModelArg, Named, Shape, Ty, Variant, VariantMeta, VariantStyle,
+};
 use crate::CacheVersion;
 
 // `src/lib.rs`: `serialize_str` of the serialized URL (`Url::as_str`), for every format.
@@ -29,15 +31,18 @@ const fn newtype(name: &'static str, fields: &'static [Field]) -> Variant {
 // `src/host.rs`: `#[derive(Serialize)]` on `enum Host<S = String> { Domain(S),
 // Ipv4(Ipv4Addr), Ipv6(Ipv6Addr) }`, externally tagged (the addresses as std writes them).
 impl<S: CacheVersion> CacheVersion for Host<S> {
-    const SHAPE: &'static Shape = &Shape::Named(&Named::new(
-        "Host",
-        Body::Enum {
-            repr: EnumRepr::External,
-            variants: &[
-                newtype("Domain", &[Field::new("", Ty::of::<S>())]),
-                newtype("Ipv4", &[Field::new("", Ty::of::<Ipv4Addr>())]),
-                newtype("Ipv6", &[Field::new("", Ty::of::<Ipv6Addr>())]),
-            ],
-        },
-    ));
+    const SHAPE: &'static Shape = &Shape::Named(
+        &Named::new(
+            "Host",
+            Body::Enum {
+                repr: EnumRepr::External,
+                variants: &[
+                    newtype("Domain", &[Field::new("", Ty::of::<S>())]),
+                    newtype("Ipv4", &[Field::new("", Ty::of::<Ipv4Addr>())]),
+                    newtype("Ipv6", &[Field::new("", Ty::of::<Ipv6Addr>())]),
+                ],
+            },
+        )
+        .with_args(&[ModelArg::of::<S>()]),
+    );
 }

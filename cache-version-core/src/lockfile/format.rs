@@ -29,8 +29,8 @@ pub struct Lockfile {
 pub struct ModelEntry {
     /// The model as registered (the Rust type, e.g. `Page<Item>`); unique in a lockfile.
     pub label: String,
-    /// The model name used in cache keys (the shape's name; the label when the root is not a
-    /// named type).
+    /// The model name used in cache keys (`CacheModel::model_name`, or the name given at
+    /// registration); unique in a lockfile generated from code.
     pub name: String,
     /// The model's version (its 16-digit short form is the `short` line).
     pub version: Version,
@@ -234,6 +234,17 @@ impl TypeMeta {
     }
 }
 
+/// Why `name` cannot be a model name in cache keys, if it cannot (the rule of
+/// `key::validate_name`, which needs feature `cache`).
+fn invalid_model_name(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("it is empty".into());
+    }
+    name.chars()
+        .find(|&c| !crate::model::name_char(c))
+        .map(|c| format!("{c:?} is not allowed in a cache key's model name"))
+}
+
 /// Why a set of models cannot become a lockfile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelsError {
@@ -273,7 +284,9 @@ impl std::error::Error for ParseError {}
 impl Lockfile {
     /// The lockfile of `models`: their versions, roots and every reachable named type once.
     ///
-    /// Two models with one label are an error unless they are the same type registered twice.
+    /// Two models with one label are an error unless they are the same type registered twice;
+    /// so are two models with one model name (they would share a key space) and an invalid
+    /// model name.
     pub fn from_models(models: impl IntoIterator<Item = Model>) -> Result<Lockfile, ModelsError> {
         Lockfile::from_models_covering(models).map(|(lock, _)| lock)
     }
@@ -284,27 +297,58 @@ impl Lockfile {
         models: impl IntoIterator<Item = Model>,
     ) -> Result<(Lockfile, Vec<Model>), ModelsError> {
         let mut by_label: BTreeMap<String, (Model, ModelEntry)> = BTreeMap::new();
+        // Model name -> the label that has it: a model name is one key space, so it must
+        // belong to one model.
+        let mut by_name: HashMap<String, String> = HashMap::new();
         for m in models {
             let label = m.label();
             let shape = m.shape();
             let version = Version::of(shape);
+            let name = m.name().into_owned();
+            if let Some(problem) = invalid_model_name(&name) {
+                return Err(ModelsError {
+                    message: format!(
+                        "model `{label}` (`{}`) has an invalid model name `{name}`: {problem}",
+                        m.type_name()
+                    ),
+                });
+            }
             let entry = ModelEntry {
                 label: label.clone(),
-                name: m.name().to_owned(),
+                name,
                 version,
                 root: root_text(shape, version),
             };
-            if let Some((_, prev)) = by_label.get(&label) {
+            if let Some((prev_model, prev)) = by_label.get(&label) {
                 if prev != &entry {
                     return Err(ModelsError {
                         message: format!(
-                            "two different models are registered as `{label}`; register one of \
-                             them by another path (e.g. `v1::{label}`)"
+                            "two different models are registered as `{label}` (`{}` and `{}`); \
+                             register one of them by another path (e.g. `v1::{label}`)",
+                            prev_model.type_name(),
+                            m.type_name()
                         ),
                     });
                 }
                 continue;
             }
+            if let Some(other) = by_name.get(&entry.name) {
+                let (other_model, _) = &by_label[other];
+                return Err(ModelsError {
+                    message: format!(
+                        "two models have the model name `{name}`: `{}` (registered as `{other}`) \
+                         and `{}` (registered as `{label}`). A model name is one key space \
+                         (`{{namespace}}:{name}:…`): their entries would mix and a cleanup of \
+                         one would delete the other's. Give one of them another name \
+                         (`#[cache_version(name = \"...\")]`); if one is an older version \
+                         kept for a migration, register only the current one.",
+                        other_model.type_name(),
+                        m.type_name(),
+                        name = entry.name,
+                    ),
+                });
+            }
+            by_name.insert(entry.name.clone(), label.clone());
             by_label.insert(label, (m, entry));
         }
         // Every reachable named type once, keyed by (name, version).

@@ -57,7 +57,9 @@
 //!
 //! `CACHE_VERSION_LOCK=overwrite` (like `TRYBUILD=overwrite`) makes the check write the file
 //! instead of failing. Without a registry, pass the models yourself:
-//! `check_lockfile(path, models![User, Page<Item>])`. [`check_lockfile`] also runs
+//! `check_lockfile(path, models![User, Page<Item>])`. A type that is not a model of its own
+//! (`Vec<Item>`, cached with `Cache::model_named`) is registered with its name:
+//! `register!(Vec<Item> as "Items")`. [`check_lockfile`] also runs
 //! [`canonical::verify`](crate::canonical::verify) over every model's shape tree (called on
 //! the models no other model reaches: `verify` walks everything below them, so each shape is
 //! checked without repeating the walk for every model of a deep graph).
@@ -72,7 +74,7 @@
 //! cache-version-lock 1 canonical 1
 //!
 //! model Page<Item>
-//!   name Page
+//!   name "Page<Item>"
 //!   short 5b0a3c1d2e4f6a7b
 //!   version 5b0a3c1d2e4f6a7b…(64 hex digits)
 //!   root Page@5b0a3c1d…(64)
@@ -95,8 +97,11 @@
 //!   (both `1`); a reader refuses formats it does not know.
 //! - **`model <label>`** blocks, sorted by label (the Rust type as registered, whitespace
 //!   removed), each with exactly four indented lines in this order: `name` (the model name used
-//!   in cache keys: the shape's name, or the label when the root is not a named type; written
-//!   bare when it is an identifier, quoted otherwise), `short` (the version's 16-digit short
+//!   in cache keys, [`CacheModel::model_name`] such as
+//!   `Page<Item>`, or the name given at registration, `register!(Vec<Item> as "Items")`;
+//!   written bare when it is an identifier, quoted otherwise; unique in a file generated from
+//!   code: two models with one model name would share a key space, so the check refuses them,
+//!   naming both Rust types), `short` (the version's 16-digit short
 //!   form, [`Version::short`](crate::Version::short); the key version in cache keys is a
 //!   digest of the version, the model name, the codec and the value format), `version` (64 hex
 //!   digits), `root` (the root as a canonical type expression: `User@<version>`, or e.g.
@@ -244,9 +249,11 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use std::borrow::Cow;
+
 use crate::canonical::VerifyError;
 use crate::shape::Shape;
-use crate::CacheVersion;
+use crate::{CacheModel, CacheVersion};
 
 mod ast;
 mod diff;
@@ -266,23 +273,49 @@ pub use report::{FailOn, UnknownFailOn};
 /// failing, when set to `overwrite`.
 pub const OVERWRITE_ENV: &str = "CACHE_VERSION_LOCK";
 
-/// A model as the lockfile sees it: a label (the Rust type as registered) and its shape.
+/// A model as the lockfile sees it: a label (the Rust type as registered), its model name
+/// (as in cache keys) and its shape.
 ///
 /// Build it with [`register!`](crate::register) (collected by [`registered`]),
-/// [`models!`](crate::models), or [`Model::new`].
+/// [`models!`](crate::models), [`Model::new`] or [`Model::named`].
 #[derive(Clone, Copy)]
 pub struct Model {
     label: &'static str,
     shape: &'static Shape,
+    name: ModelName,
+    type_name: fn() -> &'static str,
+}
+
+#[derive(Clone, Copy)]
+enum ModelName {
+    /// `CacheModel::model_name` of the type.
+    Of(fn() -> Cow<'static, str>),
+    /// Given at registration (`register!(Vec<User> as "Users")`).
+    Given(&'static str),
 }
 
 impl Model {
     /// The model `T` under `label` (normally the type as written: `"Page<Item>"`; whitespace
-    /// is normalized away).
-    pub const fn new<T: CacheVersion + ?Sized>(label: &'static str) -> Model {
+    /// is normalized away), named by [`CacheModel::model_name`] as
+    /// [`Cache::model`](crate::Cache::model) names it.
+    pub const fn new<T: CacheModel + ?Sized>(label: &'static str) -> Model {
         Model {
             label,
             shape: T::SHAPE,
+            name: ModelName::Of(T::model_name),
+            type_name: std::any::type_name::<T>,
+        }
+    }
+
+    /// The type `T` cached under the model name `name`, as
+    /// [`Cache::model_named`](crate::Cache::model_named) names it: for types that are not a
+    /// model of their own (`Vec<User>`, `String`). The check rejects an invalid name.
+    pub const fn named<T: CacheVersion + ?Sized>(label: &'static str, name: &'static str) -> Model {
+        Model {
+            label,
+            shape: T::SHAPE,
+            name: ModelName::Given(name),
+            type_name: std::any::type_name::<T>,
         }
     }
 
@@ -296,13 +329,19 @@ impl Model {
         self.shape
     }
 
-    /// The model name used in cache keys: the shape's name for a named type (as
-    /// `Cache::model` uses it), the label otherwise.
-    pub fn name(&self) -> String {
-        match self.shape.as_named() {
-            Some(named) => named.name.to_owned(),
-            None => self.label(),
+    /// The model name used in cache keys (`Page<Item>`, `User`, or the name given to
+    /// [`Model::named`]).
+    pub fn name(&self) -> Cow<'static, str> {
+        match self.name {
+            ModelName::Of(f) => f(),
+            ModelName::Given(name) => Cow::Borrowed(name),
         }
+    }
+
+    /// The Rust type, for messages only (`std::any::type_name`: not stable across compilers,
+    /// never used to identify a model).
+    pub fn type_name(&self) -> &'static str {
+        (self.type_name)()
     }
 }
 
@@ -357,6 +396,11 @@ pub fn registered() -> Vec<Model> {
 /// Registers models for the lockfile (feature `registry`): each type as written, generic
 /// models by their concrete instantiations. Use it at module level, once per model.
 ///
+/// Each model is named as [`Cache::model`](crate::Cache::model) names it
+/// ([`CacheModel::model_name`](crate::CacheModel::model_name)); a type that is not a model of
+/// its own is registered with the name it is cached under
+/// ([`Cache::model_named`](crate::Cache::model_named)): `Vec<Item> as "Items"`.
+///
 /// ```
 /// # use cache_version_core::CacheVersion;
 /// #[derive(serde::Serialize, CacheVersion)]
@@ -364,21 +408,20 @@ pub fn registered() -> Vec<Model> {
 /// #[derive(serde::Serialize, CacheVersion)]
 /// struct Page<T> { items: Vec<T> }
 ///
-/// cache_version_core::register!(Item, Page<Item>);
+/// cache_version_core::register!(Item, Page<Item>, Vec<Item> as "Items");
 ///
-/// let labels: Vec<String> = cache_version_core::lockfile::registered()
-///     .iter()
-///     .map(|m| m.label())
-///     .collect();
-/// assert!(labels.contains(&"Page<Item>".to_owned()));
+/// let models = cache_version_core::lockfile::registered();
+/// let page = models.iter().find(|m| m.label() == "Page<Item>").unwrap();
+/// assert_eq!(page.name(), "Page<Item>");
+/// assert!(models.iter().any(|m| m.name() == "Items"));
 /// ```
 #[cfg(feature = "registry")]
 #[macro_export]
 macro_rules! register {
-    ($($ty:ty),+ $(,)?) => {
+    ($($ty:ty $(as $name:literal)?),+ $(,)?) => {
         $(
             $crate::lockfile::__private::inventory::submit! {
-                $crate::lockfile::Model::new::<$ty>(::core::stringify!($ty))
+                $crate::__lockfile_model!($ty $(as $name)?)
             }
         )+
     };
@@ -396,11 +439,24 @@ macro_rules! register {
     };
 }
 
-/// A list of models for [`check_lockfile`] without the registry: `models![User, Page<Item>]`.
+/// A list of models for [`check_lockfile`] without the registry:
+/// `models![User, Page<Item>, Vec<Item> as "Items"]` (named as in [`register!`](crate::register)).
 #[macro_export]
 macro_rules! models {
-    ($($ty:ty),* $(,)?) => {
-        [$($crate::lockfile::Model::new::<$ty>(::core::stringify!($ty))),*]
+    ($($ty:ty $(as $name:literal)?),* $(,)?) => {
+        [$($crate::__lockfile_model!($ty $(as $name)?)),*]
+    };
+}
+
+/// One model of `register!` / `models!`. Not public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __lockfile_model {
+    ($ty:ty) => {
+        $crate::lockfile::Model::new::<$ty>(::core::stringify!($ty))
+    };
+    ($ty:ty as $name:literal) => {
+        $crate::lockfile::Model::named::<$ty>(::core::stringify!($ty), $name)
     };
 }
 

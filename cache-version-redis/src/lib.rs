@@ -56,15 +56,19 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod builder;
+mod cluster;
 mod config;
 mod error;
 mod keys;
+mod link;
 mod store;
 
+pub use builder::RedisStoreBuilder;
 pub use config::{ClusterWrites, RedisConfig};
-pub use error::{redact_url, ErrorKind, RedisStoreError};
+pub use error::{redact_url, ErrorKind, RedactedDriverError, RedisStoreError};
 pub use keys::{key_slot, prefix_pattern, SLOTS};
-pub use store::{RedisStore, RedisStoreBuilder};
+pub use store::RedisStore;
 
 /// The `redis` crate this store is built on (for [`RedisStore::from_connection_manager`] and
 /// [`RedisStore::from_cluster_connection`]).

@@ -1,5 +1,6 @@
 //! Cross-crate integration tests of cache-version (derive + core + redis). Unpublished.
 
+pub mod contract;
 pub mod models;
 pub mod redis_harness;
 pub mod rollout;

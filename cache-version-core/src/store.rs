@@ -664,10 +664,12 @@ impl<S: Store> ErasedStore for S {
 ///
 /// Every call forwards to the wrapped store (the batch and hash calls and
 /// [`Store::call_bound`] included, so the store's own implementations and bounds apply), at
-/// the cost of one boxed future per call: about 20-40 ns on top of the call (measured with
-/// `cargo bench -p cache-version-core --bench dyn_store`; a Redis round trip is 20-100 µs,
-/// a `MemoryStore` call 100-300 ns). A service that never swaps its store can keep the
-/// concrete type for zero cost. Cloning is cheap and shares the store.
+/// the cost of one boxed future per call (an allocation and an indirect call): about 25-30 ns
+/// on top of the call, measured on a store whose calls do nothing (`cargo bench -p
+/// cache-version-core --bench dyn_store`, 2 noisy cores). On `MemoryStore` calls (0.2-4 µs)
+/// that is 0-8%, within the run-to-run noise; a Redis round trip is 20-100 µs. A service
+/// that never swaps its store can keep the concrete type for zero cost. Cloning is cheap and
+/// shares the store.
 ///
 /// ```
 /// use cache_version_core::{Cache, DynStore, MemoryStore, Store};

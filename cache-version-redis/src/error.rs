@@ -10,7 +10,9 @@ pub enum ErrorKind {
     /// The URL or the configuration is invalid (bad scheme, bad database number, TLS without
     /// the `tls` feature, …). Not retried.
     Config,
-    /// The server could not be reached, or the connection dropped.
+    /// The server could not be reached, or the connection dropped; on a cluster also a node
+    /// that is down (`MOVED`/`ASK` to it, `CLUSTERDOWN`, `TRYAGAIN` past the client's
+    /// retries).
     Connection,
     /// The server did not answer within the bound.
     Timeout,
@@ -38,6 +40,8 @@ pub struct RedisStoreError {
     kind: ErrorKind,
     message: String,
     source: Option<DriverSource>,
+    /// A cluster redirection or `CLUSTERDOWN`/`TRYAGAIN` the client could not get past.
+    cluster: bool,
 }
 
 #[derive(Clone)]
@@ -85,6 +89,7 @@ impl RedisStoreError {
             kind,
             message: message.into(),
             source: None,
+            cluster: false,
         }
     }
 
@@ -101,7 +106,14 @@ impl RedisStoreError {
             kind,
             message,
             source: Some(DriverSource::from(e, secrets)),
+            cluster: e.is_cluster_error(),
         }
+    }
+
+    /// Whether the cluster answered with a redirection (`MOVED`, `ASK`) or `CLUSTERDOWN`/
+    /// `TRYAGAIN` that its client could not get past.
+    pub(crate) fn is_cluster_error(&self) -> bool {
+        self.cluster
     }
 
     /// The same error with `context` before its message (`connecting to …: `).
@@ -181,6 +193,9 @@ fn classify(e: &redis::RedisError) -> ErrorKind {
         || e.is_connection_refusal()
         || e.is_io_error()
         || e.kind() == redis::ErrorKind::ClusterConnectionNotFound
+        // A redirection or CLUSTERDOWN the cluster client could not get past within its
+        // retries: a node is down or the slot map is changing.
+        || e.is_cluster_error()
     {
         ErrorKind::Connection
     } else if matches!(
@@ -213,6 +228,10 @@ fn hint(kind: ErrorKind, e: &redis::RedisError) -> Option<&'static str> {
             "the server's ACL does not allow a command this store sends: give the user \
              `+@read +@write +@keyspace +info` or at least GET, MGET, SET, UNLINK, PTTL, \
              PEXPIRE, HSET, HGETALL, HDEL, SCAN and INFO on the cache's keys; not retried",
+        ),
+        ErrorKind::Config if e.to_string().contains("Invalid database number") => Some(
+            "the database number (the URL's path, `redis://host/N`, or `?db=N` for a unix \
+             socket) must be a whole number from 0; not retried",
         ),
         ErrorKind::Config if is_bad_database(e) => Some(
             "the database number (the URL's path, `redis://host/N`, or `?db=N` for a unix \

@@ -635,6 +635,14 @@ impl RedisStore {
             {
                 Ok(Some(values))
             }
+            // The slot map went stale: redo the group another way.
+            Err(StoreError::Unavailable(e))
+                if e.downcast_ref::<RedisStoreError>()
+                    .is_some_and(RedisStoreError::is_cluster_error) =>
+            {
+                self.forget_topology();
+                Ok(None)
+            }
             Err(e @ (StoreError::Timeout(_) | StoreError::Unavailable(_))) => Err(e),
             _ => {
                 self.forget_topology();
@@ -845,9 +853,23 @@ impl RedisStore {
             })
             .collect();
         Box::pin(bounded(writes, c.batch_concurrency)).await?;
-        let per_pipe = (c.batch_chunk / c.unlink_chunk).max(1);
-        let deletes: Vec<_> = unlinks
-            .chunks(per_pipe)
+        // Pipelines of UNLINKs holding about `batch_chunk` keys in all (keys spread over
+        // many slots make many small UNLINKs).
+        let mut groups: Vec<&[Vec<&Vec<u8>>]> = Vec::new();
+        let (mut start, mut n) = (0, 0);
+        for (i, u) in unlinks.iter().enumerate() {
+            if i > start && n + u.len() > c.batch_chunk {
+                groups.push(&unlinks[start..i]);
+                start = i;
+                n = 0;
+            }
+            n += u.len();
+        }
+        if start < unlinks.len() {
+            groups.push(&unlinks[start..]);
+        }
+        let deletes: Vec<_> = groups
+            .into_iter()
             .map(|group| async move {
                 let (pipe, count) = pipeline(&[], group);
                 match self.node_pipeline(&pipe, count, slot).await? {

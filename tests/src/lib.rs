@@ -3,5 +3,6 @@
 pub mod contract;
 pub mod models;
 pub mod redis_harness;
+pub mod restartable;
 pub mod rollout;
 pub mod suite;

@@ -4,113 +4,23 @@
 //! (the node being walked is the one restarted).
 //!
 //! Each server here is dedicated. The restarted processes run under the same kind of
-//! watchdog as the harness's servers ([`Restarted`]), so none outlives the test binary.
+//! watchdog as the harness's servers (`cache_version_tests::restartable`), so none outlives
+//! the test binary.
 
 use std::collections::HashSet;
-use std::io::Write;
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cache_version_core::{ScanCursor, SetEntry, Store};
 use cache_version_redis::{redis, RedisStore};
 use cache_version_tests::redis_harness::{RedisCluster, RedisServer};
+use cache_version_tests::restartable::{kill, Restarted};
 use cache_version_tests::suite::unique_ns;
 
 const KEYS: usize = 20_000;
 const PAGE: usize = 100;
 
-/// A `redis-server` started by hand on a given port and directory (reading the `dump.rdb`
-/// left there), under a watchdog: killed when this is dropped or the test process ends.
-struct Restarted {
-    guard: Option<ChildStdin>,
-    watchdog: Child,
-}
-
-impl Restarted {
-    fn start(port: u16, dir: &Path, extra: &[&str]) -> Restarted {
-        let mut watchdog = Command::new("sh")
-            .arg("-c")
-            .arg(
-                "redis-server \"$@\" </dev/null >/dev/null 2>&1 & pid=$!\n\
-                 read _ignored\n\
-                 kill -9 \"$pid\" 2>/dev/null\n\
-                 wait \"$pid\" 2>/dev/null",
-            )
-            .arg("sh")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .arg("--dir")
-            .arg(dir)
-            .args(["--dbfilename", "dump.rdb", "--logfile", "restarted.log"])
-            .args(extra)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn sh");
-        let guard = watchdog.stdin.take();
-        let restarted = Restarted { guard, watchdog };
-        // Ready when it answers PING with PONG (not LOADING).
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(reply) = ping(port) {
-                if reply.starts_with("+PONG") {
-                    return restarted;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the restarted server is not ready"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Restarted {
-    fn drop(&mut self) {
-        if let Some(mut g) = self.guard.take() {
-            let _ = g.write_all(b"\n");
-        }
-        let _ = self.watchdog.wait();
-    }
-}
-
-fn ping(port: u16) -> std::io::Result<String> {
-    use std::io::Read;
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_millis(200))?;
-    s.set_read_timeout(Some(Duration::from_millis(500)))?;
-    s.write_all(b"PING\r\n")?;
-    let mut buf = [0u8; 64];
-    let n = s.read(&mut buf)?;
-    Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
-}
-
-fn info_field(node: &RedisServer, section: &str, field: &str) -> String {
-    let info: String = node.cmd(&["INFO", section]);
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .map(|v| v.trim().to_owned())
-        .unwrap_or_else(|| panic!("{field} in INFO {section}"))
-}
-
-/// `SAVE`, then `kill -9` of the server and a wait until its port is closed.
 fn save_and_kill(node: &RedisServer) {
-    let _: () = node.cmd(&["SAVE"]);
-    let pid = info_field(node, "server", "process_id");
-    assert!(Command::new("kill")
-        .args(["-9", &pid])
-        .status()
-        .expect("kill")
-        .success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while ping(node.port()).is_ok() {
-        assert!(Instant::now() < deadline, "port {} still open", node.port());
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    kill(node, true);
 }
 
 async fn fill(store: &RedisStore, ns: &str) -> HashSet<Vec<u8>> {

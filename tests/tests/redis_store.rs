@@ -853,3 +853,19 @@ async fn set_many_and_delete_is_one_round_trip() {
     assert_eq!(store.round_trips_for_tests() - trips, 1);
     assert!(store.delete(&rec).await.unwrap());
 }
+
+/// `open_cluster` and `cluster_builder` take any string items: `&[&str]`, arrays, `Vec<String>`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_urls_of_any_string_type() {
+    let urls = RedisCluster::shared().urls();
+    let refs: Vec<&str> = urls.iter().map(String::as_str).collect();
+    let a = RedisStore::open_cluster(&refs).await.unwrap();
+    let b = RedisStore::open_cluster(&[refs[0]]).await.unwrap();
+    let c = RedisStore::open_cluster([refs[0], refs[1]]).await.unwrap();
+    let d = RedisStore::cluster_builder(&urls).build().await.unwrap();
+    let e = RedisStore::open_cluster(urls.clone()).await.unwrap();
+    for s in [a, b, c, d, e] {
+        s.ping().await.unwrap();
+        assert!(s.is_cluster() && s.is_connected());
+    }
+}

@@ -16,7 +16,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -55,6 +55,8 @@ struct Shared<C> {
     /// `None` for a connection handed in by the caller: it is never replaced.
     connector: Option<Connector<C>>,
     generation: AtomicU64,
+    /// A background loop is connecting (cleared when it ends, also when its runtime drops it).
+    reconnecting: AtomicBool,
     connect_timeout: Duration,
     max_delay: Duration,
     /// Redacted, for messages and logs.
@@ -86,6 +88,7 @@ impl<C: Clone + Send + Sync + 'static> Link<C> {
                 state: watch::Sender::new(state),
                 connector,
                 generation: AtomicU64::new(0),
+                reconnecting: AtomicBool::new(false),
                 connect_timeout,
                 max_delay,
                 target,
@@ -169,8 +172,25 @@ impl<C: Clone + Send + Sync + 'static> Link<C> {
             target,
             secrets,
         );
-        tokio::spawn(reconnect(Arc::downgrade(&link.shared)));
+        link.ensure_reconnecting();
         link
+    }
+
+    /// Starts a background connection loop on the current runtime unless one is running.
+    /// Called on every call that finds the link down or connecting, so a loop that ended with
+    /// its runtime (a test's runtime, a service's shut down) is started again by the next
+    /// caller.
+    fn ensure_reconnecting(&self) {
+        if self.shared.connector.is_none() || self.shared.reconnecting.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(reconnect(Arc::downgrade(&self.shared)));
+            }
+            Err(_) => self.shared.reconnecting.store(false, Ordering::Release),
+        }
     }
 
     /// The connection and its generation: at once when up, after the attempt under way when
@@ -184,6 +204,9 @@ impl<C: Clone + Send + Sync + 'static> Link<C> {
                 State::Down { error } => Next::Fail(StoreError::unavailable(error.clone())),
                 State::Failed { error } => Next::Fail(StoreError::unavailable(error.clone())),
             };
+            if !matches!(next, Next::Use(..)) {
+                self.ensure_reconnecting();
+            }
             match next {
                 Next::Use(c, g) => return Ok((c, g)),
                 Next::Fail(e) => return Err(e),
@@ -219,7 +242,7 @@ impl<C: Clone + Send + Sync + 'static> Link<C> {
         });
         if started {
             tracing::debug!(target: "cache_version_redis", server = %self.shared.target, "connection dropped; reconnecting");
-            tokio::spawn(reconnect(Arc::downgrade(&self.shared)));
+            self.ensure_reconnecting();
         }
     }
 }
@@ -251,16 +274,55 @@ impl<C: Clone + Send + Sync + 'static> Shared<C> {
     }
 }
 
+/// Clears `reconnecting` when the loop ends, however it ends; a loop dropped while
+/// `Connecting` (its runtime shut down) leaves the link `Down`, so waiters stop waiting and
+/// the next caller starts a loop again.
+struct Running<C> {
+    shared: Weak<Shared<C>>,
+    /// The loop returned (rather than being dropped mid-attempt).
+    finished: bool,
+}
+
+impl<C> Drop for Running<C> {
+    fn drop(&mut self) {
+        if let Some(shared) = self.shared.upgrade() {
+            let finished = self.finished;
+            shared.state.send_if_modified(|s| {
+                if !finished && matches!(s, State::Connecting) {
+                    *s = State::Down {
+                        error: RedisStoreError::new(
+                            ErrorKind::Connection,
+                            format!("reconnecting to {} was interrupted", shared.target),
+                        ),
+                    };
+                    true
+                } else {
+                    false
+                }
+            });
+            shared.reconnecting.store(false, Ordering::Release);
+        }
+    }
+}
+
 /// Connects in the background until connected, the error cannot be fixed by retrying, or the
 /// store is dropped.
 async fn reconnect<C: Clone + Send + Sync + 'static>(shared: Weak<Shared<C>>) {
+    let mut running = Running {
+        shared: shared.clone(),
+        finished: false,
+    };
     let mut delay = MIN_DELAY;
     let mut failures = 0u64;
     loop {
-        let Some(link) = shared.upgrade() else { return };
+        let Some(link) = shared.upgrade() else {
+            running.finished = true;
+            return;
+        };
         let result = link.attempt().await;
         match result {
             Ok(conn) => {
+                running.finished = true;
                 link.set_up(conn);
                 if failures > 0 {
                     tracing::info!(target: "cache_version_redis", server = %link.target, failures, "connected");
@@ -271,6 +333,7 @@ async fn reconnect<C: Clone + Send + Sync + 'static>(shared: Weak<Shared<C>>) {
             }
             Err(error) if !error.is_retryable() => {
                 tracing::error!(target: "cache_version_redis", server = %link.target, %error, "cannot connect; not retrying");
+                running.finished = true;
                 link.state.send_replace(State::Failed { error });
                 return;
             }

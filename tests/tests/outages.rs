@@ -444,3 +444,55 @@ async fn a_dead_cluster_node_is_unavailable() {
         "never waits out the response timeout: {worst:?}"
     );
 }
+
+/// A store whose background connection loop ran on a runtime that is gone (a test's, a
+/// service's shut down) connects again from the next runtime that uses it.
+#[test]
+fn a_store_outlives_the_runtime_of_its_reconnect_loop() {
+    let port = unused_port();
+    let first = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let store = {
+        let _in = first.enter();
+        RedisStore::builder(format!("redis://127.0.0.1:{port}"))
+            .build_lazy()
+            .unwrap()
+    };
+    first.block_on(async {
+        // The loop runs (and fails) on this runtime.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(store.get(b"k").await.is_err());
+    });
+    drop(first);
+    let dir = std::env::temp_dir().join(format!("cv-outlive-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = Restarted::start(port, &dir, &[]);
+    let second = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    second.block_on(async {
+        // The first call finds no loop running and starts one here.
+        assert!(store.get(b"k").await.is_err());
+        let t = Instant::now();
+        loop {
+            match store.get(b"k").await {
+                Ok(v) => {
+                    assert_eq!(v, None);
+                    break;
+                }
+                Err(e) => {
+                    assert!(t.elapsed() < Duration::from_secs(5), "never connects: {e}");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        }
+        println!("connected from the second runtime after {:?}", t.elapsed());
+    });
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}

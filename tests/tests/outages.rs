@@ -60,7 +60,7 @@ async fn lazy_standalone_starts_without_redis_and_uses_it_once_up() {
     let mut lat = failing_gets(&store, 200).await;
     let (p50, p99) = (percentile(&mut lat, 0.5), percentile(&mut lat, 0.99));
     println!("lazy, no server: store get p50 {p50:?}, p99 {p99:?}");
-    assert!(p99 < Duration::from_millis(5), "fails at once: p99 {p99:?}");
+    assert!(p99 < Duration::from_millis(10), "fails at once: p99 {p99:?}");
     let err = store.get(b"x").await.unwrap_err();
     assert!(
         err.to_string().contains("connecting in the background")
@@ -128,7 +128,7 @@ async fn lazy_cluster_connects_once_the_nodes_answer() {
     let mut lat = failing_gets(&store, 50).await;
     let p99 = percentile(&mut lat, 0.99);
     println!("lazy cluster, nodes paused: get p99 {p99:?}");
-    assert!(p99 < Duration::from_millis(5), "{p99:?}");
+    assert!(p99 < Duration::from_millis(10), "{p99:?}");
     let connected_in = wait_connected(&store, Duration::from_secs(8)).await;
     println!(
         "lazy cluster: connected {:?} after the pause ended",
@@ -179,7 +179,9 @@ async fn a_dead_server_fails_fast_and_comes_back() {
         "server down: first call {first_took:?}, then 500 gets p50 {p50:?} p99 {p99:?} max {max:?}"
     );
     assert!(first_took < Duration::from_millis(500), "{first_took:?}");
-    assert!(p99 < Duration::from_millis(2), "p99 {p99:?}");
+    // Microseconds when quiet (see the figures); the bound leaves room for a loaded machine
+    // while staying far below the 500 ms a call waiting out its timeout would take.
+    assert!(p99 < Duration::from_millis(10), "p99 {p99:?}");
     assert!(!store.is_connected());
     // Back, with its data.
     let back = Restarted::start(port, server.dir(), &[]);

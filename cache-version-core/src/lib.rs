@@ -114,7 +114,9 @@ pub use memory::{MemoryStore, MemoryStoreBuilder};
 #[cfg(feature = "cache")]
 pub use stats::{Stats, StatsSnapshot};
 #[cfg(feature = "cache")]
-pub use store::{ScanCursor, ScanPage, SetEntry, Store, StoreError, ValueAndTtl};
+pub use store::{
+    DynStore, HashFields, ScanCursor, ScanPage, SetEntry, Store, StoreError, ValueAndTtl,
+};
 // Rolling-deploy tools: migrations, dual-write, cross-version deletes, sweeps, version reports.
 #[cfg(feature = "cache")]
 pub mod rollout;

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::store::{ScanCursor, ScanPage, SetEntry, Store, StoreError, ValueAndTtl};
+use crate::store::{HashFields, ScanCursor, ScanPage, SetEntry, Store, StoreError, ValueAndTtl};
 
 /// A bounded in-memory [`Store`]. Cloning is cheap and shares the data.
 ///
@@ -24,7 +24,13 @@ use crate::store::{ScanCursor, ScanPage, SetEntry, Store, StoreError, ValueAndTt
 /// - **Concurrency**: keys are spread over shards (16 by default), each behind its own mutex
 ///   held for a few map operations, never across an `await`.
 /// - **Scans** walk shard after shard in key order; a key present for the whole walk is
-///   returned exactly once.
+///   returned exactly once (a page is never [`restarted`](ScanPage::restarted)).
+/// - **Hash records** ([`Store::hash_put`] and friends) are native, like on Redis: a key holds
+///   a value or a hash record, the record's key and fields count toward the bounds, it
+///   expires with its TTL and `scan_prefix` lists it. Reading a hash record with `get` is an
+///   error (Redis' `WRONGTYPE`), and `get_many` reads it as missing (as `MGET` does).
+/// - **`set_many_and_delete`** writes and deletes in one pass, each key under its shard's
+///   lock.
 ///
 /// ```
 /// use cache_version_core::{MemoryStore, Store};
@@ -165,13 +171,25 @@ impl MemoryStore {
         }
     }
 
-    fn get_now(&self, key: &[u8]) -> Option<ValueAndTtl> {
+    /// The live value at `key`; an error when the key holds a hash record.
+    fn get_now(&self, key: &[u8]) -> Result<Option<ValueAndTtl>, StoreError> {
         let inner = &*self.inner;
         let now = Instant::now();
         let mut shard = inner.lock(inner.shard_of(key));
-        shard
-            .lookup(inner, key, now)
-            .map(|e| (e.value.to_vec(), e.expires.map(|t| t - now)))
+        match shard.lookup(inner, key, now) {
+            None => Ok(None),
+            Some(Entry {
+                value: Value::Bytes(v),
+                expires,
+                ..
+            }) => Ok(Some((v.to_vec(), expires.map(|t| t - now)))),
+            Some(_) => Err(wrong_type()),
+        }
+    }
+
+    /// `get_now` for a batch: a hash record reads as missing (as Redis' `MGET`).
+    fn get_bytes_now(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.get_now(key).ok().flatten().map(|(v, _)| v)
     }
 
     fn set_now(&self, key: &[u8], value: &[u8], ttl: Option<Duration>) -> Result<(), StoreError> {
@@ -209,11 +227,18 @@ impl MemoryStore {
             }
             // An unrepresentable deadline (a TTL of centuries) means "no expiry".
             let expires = ttl.and_then(|t| now.checked_add(t));
-            shard.insert(inner, key, value, expires);
+            shard.insert(inner, key, Value::Bytes(value.into()), expires);
             while inner.over() && shard.map.len() > 1 {
                 shard.evict_one(inner, now);
             }
         }
+        self.evict_elsewhere(idx, now);
+        Ok(true)
+    }
+
+    /// While over a bound, evicts from the shards after `idx`, in turn.
+    fn evict_elsewhere(&self, idx: usize, now: Instant) {
+        let inner = &*self.inner;
         let n = inner.shards.len();
         let mut i = (idx + 1) % n;
         while inner.over() && i != idx {
@@ -222,7 +247,74 @@ impl MemoryStore {
             drop(shard);
             i = (i + 1) % n;
         }
-        Ok(true)
+    }
+
+    /// Applies `edit` to the fields of the live hash record at `key` (an empty map when there
+    /// is none) under the shard's lock, then stores what is left (nothing, when no field is
+    /// left) with the new deadline (`ttl`, or the record's own when `None`). Returns `edit`'s
+    /// result and the fields after it.
+    fn edit_hash<R>(
+        &self,
+        key: &[u8],
+        ttl: Option<Duration>,
+        edit: impl FnOnce(&mut BTreeMap<Box<[u8]>, Box<[u8]>>) -> R,
+    ) -> Result<(R, HashFields), StoreError> {
+        let inner = &*self.inner;
+        let now = Instant::now();
+        let idx = inner.shard_of(key);
+        let out;
+        {
+            let mut shard = inner.lock(idx);
+            shard.sweep(inner, now, 16);
+            let (mut fields, old_expiry) = match shard.map.get(key) {
+                Some(e) if !e.expired(now) => match &e.value {
+                    Value::Hash(h) => (h.clone(), e.expires),
+                    Value::Bytes(_) => return Err(wrong_type()),
+                },
+                _ => (BTreeMap::new(), None),
+            };
+            let r = edit(&mut fields);
+            let size = key.len() + fields.iter().map(|(f, v)| f.len() + v.len()).sum::<usize>();
+            if size > inner.max_bytes {
+                return Err(StoreError::TooLarge {
+                    size,
+                    limit: inner.max_bytes,
+                });
+            }
+            let listed: HashFields = fields
+                .iter()
+                .map(|(f, v)| (f.to_vec(), v.to_vec()))
+                .collect();
+            shard.remove(inner, key);
+            let expires = match ttl {
+                Some(t) => now.checked_add(t),
+                None => old_expiry,
+            };
+            if !fields.is_empty() && ttl != Some(Duration::ZERO) {
+                shard.insert(inner, key, Value::Hash(fields), expires);
+                while inner.over() && shard.map.len() > 1 {
+                    shard.evict_one(inner, now);
+                }
+            }
+            out = (r, listed);
+        }
+        self.evict_elsewhere(idx, now);
+        Ok(out)
+    }
+
+    /// The fields of the live hash record at `key`.
+    fn hash_now(&self, key: &[u8]) -> Result<HashFields, StoreError> {
+        let inner = &*self.inner;
+        let now = Instant::now();
+        let mut shard = inner.lock(inner.shard_of(key));
+        match shard.lookup(inner, key, now) {
+            None => Ok(Vec::new()),
+            Some(Entry {
+                value: Value::Hash(h),
+                ..
+            }) => Ok(h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect()),
+            Some(_) => Err(wrong_type()),
+        }
     }
 
     fn delete_now(&self, key: &[u8]) -> bool {
@@ -280,12 +372,17 @@ impl MemoryStore {
                 return ScanPage {
                     keys,
                     cursor: Some(ScanCursor::from_bytes(state)),
+                    restarted: false,
                 };
             }
             shard_idx += 1;
             last = None;
         }
-        ScanPage { keys, cursor: None }
+        ScanPage {
+            keys,
+            cursor: None,
+            restarted: false,
+        }
     }
 }
 
@@ -315,9 +412,29 @@ impl Inner {
     }
 }
 
+/// Redis' answer to a command on a key of the other kind.
+fn wrong_type() -> StoreError {
+    StoreError::backend("WRONGTYPE Operation against a key holding the wrong kind of value")
+}
+
+/// What a key holds.
+enum Value {
+    Bytes(Box<[u8]>),
+    Hash(BTreeMap<Box<[u8]>, Box<[u8]>>),
+}
+
+impl Value {
+    fn size(&self) -> usize {
+        match self {
+            Value::Bytes(b) => b.len(),
+            Value::Hash(h) => h.iter().map(|(f, v)| f.len() + v.len()).sum(),
+        }
+    }
+}
+
 struct Entry {
     key: Arc<[u8]>,
-    value: Box<[u8]>,
+    value: Value,
     expires: Option<Instant>,
     /// Position in the shard's LRU order.
     used: u64,
@@ -331,7 +448,7 @@ impl Entry {
     }
 
     fn size(&self) -> usize {
-        self.key.len() + self.value.len()
+        self.key.len() + self.value.size()
     }
 }
 
@@ -363,12 +480,12 @@ impl Shard {
         self.map.get(key)
     }
 
-    fn insert(&mut self, inner: &Inner, key: &[u8], value: &[u8], expires: Option<Instant>) {
+    fn insert(&mut self, inner: &Inner, key: &[u8], value: Value, expires: Option<Instant>) {
         let tick = self.next_tick();
         let key: Arc<[u8]> = Arc::from(key);
         let e = Entry {
             key: key.clone(),
-            value: value.into(),
+            value,
             expires,
             used: tick,
             id: tick,
@@ -427,11 +544,11 @@ impl Shard {
 
 impl Store for MemoryStore {
     async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.get_now(key).map(|(v, _)| v))
+        Ok(self.get_now(key)?.map(|(v, _)| v))
     }
 
     async fn get_with_ttl(&self, key: &[u8]) -> Result<Option<ValueAndTtl>, StoreError> {
-        Ok(self.get_now(key))
+        self.get_now(key)
     }
 
     async fn set(&self, key: &[u8], value: &[u8], ttl: Option<Duration>) -> Result<(), StoreError> {
@@ -459,10 +576,7 @@ impl Store for MemoryStore {
     }
 
     async fn get_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
-        Ok(keys
-            .iter()
-            .map(|k| self.get_now(k).map(|(v, _)| v))
-            .collect())
+        Ok(keys.iter().map(|k| self.get_bytes_now(k)).collect())
     }
 
     async fn set_many(&self, entries: &[SetEntry]) -> Result<(), StoreError> {
@@ -474,6 +588,48 @@ impl Store for MemoryStore {
 
     async fn delete_many(&self, keys: &[Vec<u8>]) -> Result<u64, StoreError> {
         Ok(keys.iter().map(|k| u64::from(self.delete_now(k))).sum())
+    }
+
+    /// One pass: every write, then every delete, each under its key's shard lock.
+    async fn set_many_and_delete(
+        &self,
+        sets: &[SetEntry],
+        deletes: &[Vec<u8>],
+    ) -> Result<u64, StoreError> {
+        for e in sets {
+            self.set_now(&e.key, &e.value, e.ttl)?;
+        }
+        Ok(deletes.iter().map(|k| u64::from(self.delete_now(k))).sum())
+    }
+
+    async fn hash_put(
+        &self,
+        key: &[u8],
+        field: &[u8],
+        value: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<HashFields, StoreError> {
+        let ((), fields) = self.edit_hash(key, ttl, |h| {
+            h.insert(field.into(), value.into());
+        })?;
+        Ok(fields)
+    }
+
+    async fn hash_get_all(&self, key: &[u8]) -> Result<HashFields, StoreError> {
+        self.hash_now(key)
+    }
+
+    async fn hash_remove(&self, key: &[u8], fields: &[Vec<u8>]) -> Result<u64, StoreError> {
+        if fields.is_empty() {
+            return Ok(0);
+        }
+        let (removed, _) = self.edit_hash(key, None, |h| {
+            fields
+                .iter()
+                .filter(|f| h.remove(f.as_slice()).is_some())
+                .count() as u64
+        })?;
+        Ok(removed)
     }
 
     async fn scan_prefix(

@@ -45,22 +45,43 @@ pub struct RedisConfig {
     pub connect_timeout: Duration,
     /// The bound on one attempt of an operation, from the call to the answer, including the
     /// wait for a connection being re-established. An operation retried once after a dropped
-    /// connection gets a second bound. Default: 500 ms.
+    /// connection gets a second bound. A batch sends its chunks a few at a time
+    /// ([`batch_concurrency`](Self::batch_concurrency)) and each chunk gets this bound from
+    /// when it is sent, so a big batch is not cut short by it. Default: 500 ms.
     ///
-    /// On a standalone server the store reports twice this as its
-    /// [`call_bound`](cache_version_core::Store::call_bound): a cache whose timeout is at
-    /// least that long relies on it instead of starting a timer of its own per call.
+    /// The store reports twice this (standalone: one attempt and one retry) or this (cluster)
+    /// as its [`call_bound`](cache_version_core::Store::call_bound) for single-key calls: a
+    /// cache whose timeout is at least that long may rely on it instead of starting a timer
+    /// of its own per call.
     pub response_timeout: Duration,
-    /// How many more times a standalone connection is retried (with exponential backoff from
-    /// 100 ms) before a connect fails; the next operation starts a new round. Default: 2.
+    /// How many more times the first connection is tried (with exponential backoff from
+    /// 100 ms) before [`build`](crate::RedisStoreBuilder::build) fails. Once running (and
+    /// with [`build_lazy`](crate::RedisStoreBuilder::build_lazy)), a standalone store
+    /// reconnects in the background for as long as it lives, with backoff up to
+    /// [`max_reconnect_delay`](Self::max_reconnect_delay). Errors that retrying cannot fix
+    /// (credentials, ACL, database number) are never retried. Default: 2.
     pub reconnect_retries: usize,
+    /// The longest wait between two background connection attempts (the wait doubles from
+    /// 100 ms up to this). Default: 1 s.
+    pub max_reconnect_delay: Duration,
     /// `COUNT` of `SCAN` when a caller passes a count of 0. Default: 1000.
     pub scan_count: usize,
     /// Keys per `UNLINK` in `delete_many`. Default: 500.
     pub unlink_chunk: usize,
     /// Keys per `MGET` and `SET`s per pipeline in `get_many`/`set_many` (chunks are sent
-    /// concurrently). Default: 1000.
+    /// [`batch_concurrency`](Self::batch_concurrency) at a time). Default: 1000.
     pub batch_chunk: usize,
+    /// The most bytes (keys and values) of `SET`s in one pipeline: a chunk ends at
+    /// [`batch_chunk`](Self::batch_chunk) entries or at this size, whichever comes first
+    /// (an entry larger than this goes alone). Default: 1 MiB.
+    pub batch_bytes: usize,
+    /// How many chunks of one batch are in flight at once (per node of a cluster). Each
+    /// chunk's [`response_timeout`](Self::response_timeout) starts when it is sent, so a
+    /// batch of any size succeeds as long as each chunk does; the whole batch takes about
+    /// `chunks / batch_concurrency` chunk round trips, and holds at most this many encoded
+    /// chunks (`batch_concurrency * batch_bytes`, 4 MiB by default) in memory on top of the
+    /// caller's entries. Default: 4.
+    pub batch_concurrency: usize,
     /// How batches reach a cluster. Default: [`ClusterWrites::PerNode`].
     pub cluster_writes: ClusterWrites,
 }
@@ -71,9 +92,12 @@ impl Default for RedisConfig {
             connect_timeout: Duration::from_secs(1),
             response_timeout: Duration::from_millis(500),
             reconnect_retries: 2,
+            max_reconnect_delay: Duration::from_secs(1),
             scan_count: 1000,
             unlink_chunk: 500,
             batch_chunk: 1000,
+            batch_bytes: 1 << 20,
+            batch_concurrency: 4,
             cluster_writes: ClusterWrites::default(),
         }
     }
@@ -87,6 +111,9 @@ impl RedisConfig {
         self.scan_count = self.scan_count.max(1);
         self.unlink_chunk = self.unlink_chunk.max(1);
         self.batch_chunk = self.batch_chunk.max(1);
+        self.batch_bytes = self.batch_bytes.max(1);
+        self.batch_concurrency = self.batch_concurrency.max(1);
+        self.max_reconnect_delay = self.max_reconnect_delay.max(Duration::from_millis(1));
         self
     }
 }

@@ -1,7 +1,9 @@
 //! Cross-crate integration tests of cache-version (derive + core + redis). Unpublished.
 
+pub mod contract;
 pub mod integrity;
 pub mod models;
 pub mod redis_harness;
+pub mod restartable;
 pub mod rollout;
 pub mod suite;

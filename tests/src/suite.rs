@@ -180,8 +180,9 @@ pub async fn scan_all<S: Store>(store: &S, prefix: &[u8], count: usize) -> Vec<V
     let mut out = Vec::new();
     let mut cursor = ScanCursor::start();
     loop {
-        let ScanPage { keys, cursor: next } =
-            store.scan_prefix(prefix, cursor, count).await.unwrap();
+        let ScanPage {
+            keys, cursor: next, ..
+        } = store.scan_prefix(prefix, cursor, count).await.unwrap();
         out.extend(keys);
         match next {
             Some(c) => cursor = c,

@@ -22,3 +22,8 @@ async fn run_all_on_a_small_single_shard_store() {
     })
     .await;
 }
+
+/// The store-contract cases (`cache_version_tests::contract`) on `MemoryStore`.
+mod contract {
+    cache_version_tests::contract_suite!(super::memory_store);
+}

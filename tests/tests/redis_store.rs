@@ -186,8 +186,9 @@ async fn hash_tagged_logical_keys_share_a_slot_on_the_cluster() {
             .build()
             .await
             .unwrap();
-        // A cluster batch may refresh the slot map and redo groups: the cache keeps its timer.
-        assert_eq!(store.call_bound(), None);
+        // Single-key calls are one attempt within the response timeout (batches are not
+        // covered by the bound: they may refresh the slot map and redo groups).
+        assert_eq!(store.call_bound(), Some(store.config().response_timeout));
         let cache = Cache::builder(store.clone())
             .namespace(unique_ns("tags"))
             .build()
@@ -711,4 +712,160 @@ async fn per_node_batches_survive_a_stale_topology() {
     // The topology was read again: the next batches go per node without trouble.
     store.set_many(&entries).await.unwrap();
     assert_eq!(store.delete_many(&keys).await.unwrap(), 200);
+}
+
+/// `INFO commandstats` of a server: calls per command (lower case).
+fn command_calls(server: &RedisServer) -> std::collections::HashMap<String, u64> {
+    let info: String = server.cmd(&["INFO", "commandstats"]);
+    info.lines()
+        .filter_map(|l| {
+            let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
+            let calls = rest
+                .strip_prefix("calls=")?
+                .split(',')
+                .next()?
+                .parse()
+                .ok()?;
+            Some((name.to_owned(), calls))
+        })
+        .collect()
+}
+
+fn calls_since(
+    before: &std::collections::HashMap<String, u64>,
+    after: &std::collections::HashMap<String, u64>,
+    name: &str,
+) -> u64 {
+    after.get(name).copied().unwrap_or(0) - before.get(name).copied().unwrap_or(0)
+}
+
+/// `set_many_and_delete` is one round trip on one server (one pipeline of the `SET`s and
+/// `UNLINK`s), and one per primary on a cluster; the server ran exactly the commands wanted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_many_and_delete_is_one_round_trip() {
+    let server = RedisServer::start();
+    let store = RedisStore::open(server.url()).await.unwrap();
+    let ns = unique_ns("trip");
+    let k = |v: &str, i: usize| bytes_key(&ns, format!("{v}:{i}").as_bytes());
+    let old: Vec<SetEntry> = (0..600)
+        .map(|i| SetEntry {
+            key: k("old", i),
+            value: vec![1],
+            ttl: None,
+        })
+        .collect();
+    store.set_many(&old).await.unwrap();
+    let sets: Vec<SetEntry> = (0..300)
+        .map(|i| SetEntry {
+            key: k("new", i),
+            value: vec![2; 100],
+            ttl: Some(Duration::from_secs(60)),
+        })
+        .collect();
+    let deletes: Vec<Vec<u8>> = old.iter().map(|e| e.key.clone()).collect();
+    let (trips, stats) = (store.round_trips_for_tests(), command_calls(&server));
+    assert_eq!(
+        store.set_many_and_delete(&sets, &deletes).await.unwrap(),
+        600
+    );
+    let after = command_calls(&server);
+    assert_eq!(store.round_trips_for_tests() - trips, 1, "one pipeline");
+    assert_eq!(calls_since(&stats, &after, "set"), 300);
+    // 600 deletes in UNLINKs of `unlink_chunk` (500) keys.
+    assert_eq!(calls_since(&stats, &after, "unlink"), 2);
+    let dbsize: u64 = server.cmd(&["DBSIZE"]);
+    assert_eq!(dbsize, 300);
+    // Past one chunk of writes: chunked, writes first, still correct.
+    let many: Vec<SetEntry> = (0..2500)
+        .map(|i| SetEntry {
+            key: k("many", i),
+            value: vec![3],
+            ttl: None,
+        })
+        .collect();
+    let new_keys: Vec<Vec<u8>> = sets.iter().map(|e| e.key.clone()).collect();
+    let trips = store.round_trips_for_tests();
+    assert_eq!(
+        store.set_many_and_delete(&many, &new_keys).await.unwrap(),
+        300
+    );
+    assert_eq!(
+        store.round_trips_for_tests() - trips,
+        3 + 1,
+        "3 chunks of SETs, 1 UNLINK"
+    );
+    let dbsize: u64 = server.cmd(&["DBSIZE"]);
+    assert_eq!(dbsize, 2500);
+
+    // A cluster: one pipeline per primary.
+    let cluster = RedisCluster::shared();
+    let store = RedisStore::open_cluster(cluster.urls()).await.unwrap();
+    let ns = unique_ns("triptc");
+    let k = |v: &str, i: usize| bytes_key(&ns, format!("{v}:{i}").as_bytes());
+    let old: Vec<SetEntry> = (0..300)
+        .map(|i| SetEntry {
+            key: k("old", i),
+            value: vec![1],
+            ttl: None,
+        })
+        .collect();
+    store.set_many(&old).await.unwrap();
+    let sets: Vec<SetEntry> = (0..300)
+        .map(|i| SetEntry {
+            key: k("new", i),
+            value: vec![2],
+            ttl: None,
+        })
+        .collect();
+    let deletes: Vec<Vec<u8>> = old.iter().map(|e| e.key.clone()).collect();
+    let trips = store.round_trips_for_tests();
+    assert_eq!(
+        store.set_many_and_delete(&sets, &deletes).await.unwrap(),
+        300
+    );
+    assert_eq!(
+        store.round_trips_for_tests() - trips,
+        cluster.nodes().len() as u64,
+        "one pipeline per primary"
+    );
+    let keys: Vec<Vec<u8>> = sets.iter().map(|e| e.key.clone()).collect();
+    assert!(store
+        .get_many(&keys)
+        .await
+        .unwrap()
+        .iter()
+        .all(Option::is_some));
+    assert!(store
+        .get_many(&deletes)
+        .await
+        .unwrap()
+        .iter()
+        .all(Option::is_none));
+    assert_eq!(store.delete_many(&keys).await.unwrap(), 300);
+    // The hash record of a registry: one pipeline (HSET + PEXPIRE + HGETALL).
+    let trips = store.round_trips_for_tests();
+    let rec = bytes_key(&ns, b"registry");
+    let fields = store
+        .hash_put(&rec, b"v1", b"beat", Some(Duration::from_secs(5)))
+        .await
+        .unwrap();
+    assert_eq!(fields, vec![(b"v1".to_vec(), b"beat".to_vec())]);
+    assert_eq!(store.round_trips_for_tests() - trips, 1);
+    assert!(store.delete(&rec).await.unwrap());
+}
+
+/// `open_cluster` and `cluster_builder` take any string items: `&[&str]`, arrays, `Vec<String>`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_urls_of_any_string_type() {
+    let urls = RedisCluster::shared().urls();
+    let refs: Vec<&str> = urls.iter().map(String::as_str).collect();
+    let a = RedisStore::open_cluster(&refs).await.unwrap();
+    let b = RedisStore::open_cluster(&[refs[0]]).await.unwrap();
+    let c = RedisStore::open_cluster([refs[0], refs[1]]).await.unwrap();
+    let d = RedisStore::cluster_builder(&urls).build().await.unwrap();
+    let e = RedisStore::open_cluster(urls.clone()).await.unwrap();
+    for s in [a, b, c, d, e] {
+        s.ping().await.unwrap();
+        assert!(s.is_cluster() && s.is_connected());
+    }
 }

@@ -68,7 +68,7 @@ use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -82,9 +82,10 @@ use crate::flight::{Flights, Joined, Outcome};
 use crate::key::{
     display_key, validate_name, KeyPrefix, KeyVersion, NameError, NameKind, ValueFormat,
 };
+use crate::live::{Live, LiveConfig, LiveVersion, ModelLive, OwnState, RecordStore};
 use crate::load::{LoadError, LoadOutput, Loaded};
 use crate::stats::{Counters, Event, Registry, Stats, StatsSnapshot};
-use crate::store::{SetEntry, Store, StoreError};
+use crate::store::{HashFields, SetEntry, Store, StoreError};
 use crate::value::{Decoded, ValueSpec, WriteError};
 use crate::{CacheModel, CacheVersion, Version};
 
@@ -139,6 +140,8 @@ pub struct CacheConfig {
     pub delete_invalid: bool,
     /// The longest a `get_or_load` waits for a value to be loaded.
     pub load_timeout: Duration,
+    /// The registry of live versions ([`crate::live`]).
+    pub live: LiveConfig,
 }
 
 /// Configures a [`Cache`]: `Cache::builder(store).namespace("prod").build()`.
@@ -167,6 +170,7 @@ impl<S: Store> CacheBuilder<S, JsonCodec> {
                 mac_key: None,
                 delete_invalid: false,
                 load_timeout: Cache::<S>::DEFAULT_LOAD_TIMEOUT,
+                live: LiveConfig::default(),
             },
         }
     }
@@ -289,6 +293,30 @@ impl<S: Store, C: Codec> CacheBuilder<S, C> {
         self
     }
 
+    /// Whether builds announce their versions in the store and every write and delete
+    /// reaches the key under every live version (default `true`; see [`crate::live`]). Off,
+    /// a write reaches only its own version and the versions registered on its handle, and
+    /// another build's copy of a key may stay stale until it expires.
+    pub fn live_versions(mut self, on: bool) -> Self {
+        self.config.live.enabled = on;
+        self
+    }
+
+    /// How often the live-version registry heartbeats (default 1 s; above zero). A version
+    /// not heard from for ten heartbeats counts as gone; a write whose view of the registry
+    /// is older than three heartbeats reads it first.
+    pub fn heartbeat(mut self, period: Duration) -> Self {
+        self.config.live.heartbeat = period;
+        self
+    }
+
+    /// The largest difference between the clocks of the machines that share the store
+    /// (default 1 s), allowed for when a young version decides which entries to trust.
+    pub fn clock_skew(mut self, skew: Duration) -> Self {
+        self.config.live.clock_skew = skew;
+        self
+    }
+
     /// Checks the settings and builds the cache.
     pub fn build(self) -> Result<Cache<S, C>, ConfigError> {
         let mut config = self.config;
@@ -303,6 +331,9 @@ impl<S: Store, C: Codec> CacheBuilder<S, C> {
         }
         if config.load_timeout.is_zero() {
             return Err(ConfigError::ZeroLimit("load timeout"));
+        }
+        if config.live.heartbeat.is_zero() {
+            return Err(ConfigError::ZeroLimit("heartbeat"));
         }
         if config.default_ttl == Some(Duration::ZERO) {
             return Err(ConfigError::ZeroLimit("default TTL"));
@@ -321,6 +352,7 @@ impl<S: Store, C: Codec> CacheBuilder<S, C> {
                     .is_some_and(|bound| bound <= config.timeout),
                 store: self.store,
                 codec: self.codec,
+                live: Live::new(config.live.clone()),
                 config,
                 stats: Registry::default(),
                 flights: Flights::default(),
@@ -344,6 +376,54 @@ pub(crate) struct Shared<S, C> {
     pub(crate) stats: Registry,
     /// In-flight loads of `get_or_load`.
     flights: Flights,
+    /// The live-version registry.
+    pub(crate) live: Live,
+}
+
+/// The registry's store calls, through the cache's timeout.
+impl<S: Store, C: Codec> RecordStore for Shared<S, C> {
+    fn put<'a>(
+        &'a self,
+        key: &'a [u8],
+        field: &'a [u8],
+        value: &'a [u8],
+    ) -> BoxFuture<'a, Result<HashFields, StoreError>> {
+        let ttl = Some(self.live.config.retention());
+        Box::pin(self.timed(self.store.hash_put(key, field, value, ttl)))
+    }
+
+    fn get_all<'a>(&'a self, key: &'a [u8]) -> BoxFuture<'a, Result<HashFields, StoreError>> {
+        Box::pin(self.timed(self.store.hash_get_all(key)))
+    }
+
+    fn remove<'a>(
+        &'a self,
+        key: &'a [u8],
+        fields: &'a [Vec<u8>],
+    ) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(self.timed(self.store.hash_remove(key, fields)))
+    }
+
+    fn live(&self) -> &Live {
+        &self.live
+    }
+}
+
+impl<S, C> Shared<S, C> {
+    /// Runs a store operation within the timeout (see [`Cache::timed`]).
+    pub(crate) fn timed<R, F>(&self, op: F) -> Timed<F>
+    where
+        F: Future<Output = Result<R, StoreError>>,
+    {
+        if self.store_bounds_calls {
+            return Timed::ByStore { inner: op };
+        }
+        let timeout = self.config.timeout;
+        Timed::Bounded {
+            inner: tokio::time::timeout(timeout, op),
+            timeout,
+        }
+    }
 }
 
 impl<S: Store, C: Codec> Clone for Cache<S, C> {
@@ -409,6 +489,7 @@ impl<S: Store, C: Codec> Cache<S, C> {
             inner: Arc::new(ModelInner {
                 cache: self.clone(),
                 cfg,
+                member: OnceLock::new(),
                 versions: None,
                 _t: PhantomData,
             }),
@@ -476,14 +557,7 @@ impl<S: Store, C: Codec> Cache<S, C> {
     where
         F: Future<Output = Result<R, StoreError>>,
     {
-        if self.shared.store_bounds_calls {
-            return Timed::ByStore { inner: op };
-        }
-        let timeout = self.shared.config.timeout;
-        Timed::Bounded {
-            inner: tokio::time::timeout(timeout, op),
-            timeout,
-        }
+        self.shared.timed(op)
     }
 
     /// `ttl` with the configured jitter, at least 1 ms.
@@ -525,6 +599,11 @@ pub(crate) struct ModelConfig {
     pub(crate) key_version: KeyVersion,
     pub(crate) version_hex: Arc<str>,
     pub(crate) prefix: KeyPrefix,
+    /// The 16 hex digits of the key version.
+    pub(crate) hex: [u8; 16],
+    /// `{namespace}:{model}:live`, the model's live-version record.
+    pub(crate) record_key: Vec<u8>,
+    pub(crate) live: Arc<ModelLive>,
     pub(crate) spec: ValueSpec,
     pub(crate) default_ttl: Option<Duration>,
     pub(crate) counters: Arc<Counters>,
@@ -541,12 +620,17 @@ impl ModelConfig {
         let key_version = cache.key_version(name, version);
         let prefix = KeyPrefix::new(&cache.shared.config.namespace, name, &key_version)?;
         let version_hex: Arc<str> = key_version.to_string().into();
+        let mut record_key = prefix.model_prefix().to_vec();
+        record_key.extend_from_slice(crate::live::RECORD_SUFFIX);
         Ok(ModelConfig {
             name: name.into(),
             version: *version,
             key_version,
             counters: cache.shared.stats.counters(name, &version_hex),
             version_hex,
+            hex: key_version.to_hex(),
+            live: cache.shared.live.model(name, record_key.clone()),
+            record_key,
             prefix,
             spec: cache.value_spec(&key_version),
             default_ttl: cache.shared.config.default_ttl,
@@ -561,6 +645,8 @@ const SIZE_HINT_CAP: usize = 64 * 1024;
 pub(crate) struct ModelInner<T, S: Store, C: Codec> {
     pub(crate) cache: Cache<S, C>,
     pub(crate) cfg: ModelConfig,
+    /// This handle's version in the live registry, once it joined.
+    member: OnceLock<Arc<OwnState>>,
     /// Other versions registered by the rolling-deploy tools ([`crate::rollout`]); `None`
     /// (the common case) keeps `get`/`set`/`delete` to one key and one branch.
     pub(crate) versions: Option<Arc<dyn OtherVersions<T, S, C>>>,
@@ -605,6 +691,14 @@ pub(crate) trait OtherVersions<T, S: Store, C: Codec>: Send + Sync + 'static {
     /// The key prefixes of every registered version: a delete removes the key under each.
     fn prefixes(&self) -> &[KeyPrefix];
 
+    /// The key versions of the registered versions (16 hex digits), in the order of
+    /// `prefixes`, and whether each is a dual-write target that writes reach with a value
+    /// (when dual-write is on) rather than a delete.
+    fn hexes(&self) -> &[([u8; 16], bool)];
+
+    /// The key versions reads fall back to (the migration sources).
+    fn read_hexes(&self) -> Vec<[u8; 16]>;
+
     /// Whether a miss should try the older versions now.
     fn falls_back(&self) -> bool;
 
@@ -635,6 +729,17 @@ pub(crate) trait OtherVersions<T, S: Store, C: Codec>: Send + Sync + 'static {
 
     /// The implementation, for the rollout tools to reach their own state.
     fn as_any(&self) -> &(dyn std::any::Any + Send + Sync);
+}
+
+/// This handle's standing in the live registry, for the read path's trust check.
+#[derive(Clone, Copy)]
+enum Member<'a> {
+    /// The registry is turned off: every entry is trusted.
+    Off,
+    /// Joined.
+    Known(&'a OwnState),
+    /// The registry could not be reached: nothing is trusted until it can.
+    Unknown,
 }
 
 /// What a read found.
@@ -708,6 +813,7 @@ where
             inner: Arc::new(ModelInner {
                 cache: self.inner.cache.clone(),
                 cfg,
+                member: OnceLock::new(),
                 versions,
                 _t: PhantomData,
             }),
@@ -788,16 +894,19 @@ where
 
     /// Writes a value with the handle's default TTL (jittered).
     ///
-    /// With [`ModelHandle::dual_write_to`] registered and on, the value is also written,
-    /// converted, under each of those older versions with the same TTL (one store call), so
-    /// instances of the older build keep reading fresh values; an older version the value
-    /// cannot be converted or encoded for has its key deleted instead (logged).
+    /// The write reaches every live version of the key: under each other version that a
+    /// running build uses ([`crate::live`]) or that is registered on this handle, the key is
+    /// deleted in the same store call (those builds then miss and reload, or migrate the
+    /// fresh value), except under versions registered with [`ModelHandle::dual_write_to`]
+    /// and on, which get the value converted (an older version the value cannot be
+    /// converted or encoded for has its key deleted instead, logged). While this version is
+    /// the only one, that is one `set` call.
     pub async fn set(&self, key: impl AsRef<[u8]>, value: &T) -> Result<(), CacheError> {
         let ttl = self.inner.cfg.default_ttl;
         self.write(key.as_ref(), value, ttl).await
     }
 
-    /// Writes a value with `ttl` (jittered; at least 1 ms).
+    /// Writes a value with `ttl` (jittered; at least 1 ms), like [`ModelHandle::set`].
     pub async fn set_with_ttl(
         &self,
         key: impl AsRef<[u8]>,
@@ -810,27 +919,25 @@ where
     /// Deletes a value; `true` when it existed. Under fail-open a store failure is `Ok(false)`
     /// (logged and counted).
     ///
-    /// With older versions registered ([`ModelHandle::migrate_from`],
-    /// [`ModelHandle::dual_write_to`]) the key is deleted in the current version and in every
-    /// registered one, in one store call, so no older build keeps serving a stale entry; the
-    /// result is then `true` when any of them existed.
+    /// The key is deleted under every live version of the model ([`crate::live`]) and every
+    /// version registered on this handle, in one store call, so no other build keeps serving
+    /// a stale entry; the result is then `true` when any of them existed.
     pub async fn delete(&self, key: impl AsRef<[u8]>) -> Result<bool, CacheError> {
         let logical = key.as_ref();
         let full = self.full_key(logical)?;
-        let cache = &self.inner.cache;
         traced!(self.span("delete"), async {
-            let deleted = match self.inner.versions.as_deref() {
-                None => cache.timed(cache.shared.store.delete(&full)).await,
-                // Every registered version of the key, in one call.
-                Some(versions) => {
-                    let mut keys = Vec::with_capacity(1 + versions.prefixes().len());
-                    keys.extend(versions.prefixes().iter().map(|p| p.key(logical)));
-                    keys.push(full);
-                    cache
-                        .timed(cache.shared.store.delete_many(&keys))
-                        .await
-                        .map(|n| n > 0)
-                }
+            self.joined().await?;
+            let mut keys = vec![full];
+            let prefixes = self.invalidation_prefixes(false).await;
+            Self::push_keys(&prefixes, [logical], &mut keys);
+            let cache = &self.inner.cache;
+            let deleted = if keys.len() == 1 {
+                cache.timed(cache.shared.store.delete(&keys[0])).await
+            } else {
+                cache
+                    .timed(cache.shared.store.delete_many(&keys))
+                    .await
+                    .map(|n| n > 0)
             };
             match deleted {
                 Ok(existed) => Ok(existed),
@@ -850,6 +957,7 @@ where
             .collect::<Result<_, _>>()?;
         let cache = &self.inner.cache;
         traced!(self.span("get_many"), async {
+            let member = self.joined().await?;
             let values = match cache.timed(cache.shared.store.get_many(&full)).await {
                 Ok(values) if values.len() == full.len() => values,
                 Ok(values) => {
@@ -869,7 +977,10 @@ where
             let mut out = Vec::with_capacity(values.len());
             let mut hits = 0;
             for ((k, f), v) in keys.iter().zip(&full).zip(&values) {
-                let read = match self.finish_read(k.as_ref(), f, v.as_deref(), now).await {
+                let read = match self
+                    .finish_read(k.as_ref(), f, v.as_deref(), now, member)
+                    .await
+                {
                     Ok(read) => read,
                     Err(e) => {
                         self.inner.cfg.counters.record_n(Event::Hit, hits);
@@ -894,7 +1005,7 @@ where
     }
 
     /// Writes many values in one store call, each with the default TTL (jittered per entry),
-    /// and with dual-write on, each value's older versions too (see [`ModelHandle::set`]).
+    /// reaching every live version of each key as [`ModelHandle::set`] does.
     pub async fn set_many<K, V, I>(&self, entries: I) -> Result<(), CacheError>
     where
         K: AsRef<[u8]>,
@@ -904,15 +1015,11 @@ where
         let ttl = self.inner.cfg.default_ttl;
         let dual = self.dual_writes();
         let mut batch = Vec::new();
+        let mut logicals = Vec::new();
         let mut stale = Vec::new();
-        let mut first_key = None;
-        let mut n = 0;
         let now = envelope::now_ms();
         for (k, v) in entries {
             let logical = k.as_ref();
-            if first_key.is_none() {
-                first_key = Some(logical.to_vec());
-            }
             let ttl = ttl.map(|t| self.inner.cache.jittered(t));
             let times = Times::at(now, ttl);
             batch.push(SetEntry {
@@ -920,7 +1027,7 @@ where
                 value: self.encode_checked(logical, v.borrow(), times)?,
                 ttl,
             });
-            n += 1;
+            logicals.push(logical.to_vec());
             if let Some(versions) = dual {
                 versions.push_dual_writes(
                     self,
@@ -936,23 +1043,28 @@ where
         if batch.is_empty() {
             return Ok(());
         }
-        let cache = &self.inner.cache;
         traced!(self.span("set_many"), async {
-            match cache.timed(cache.shared.store.set_many(&batch)).await {
-                Ok(()) => {
-                    self.delete_stale(&stale).await;
-                    Ok(())
-                }
+            self.joined().await?;
+            let mut deletes = stale;
+            let prefixes = self.invalidation_prefixes(true).await;
+            Self::push_keys(
+                &prefixes,
+                logicals.iter().map(|l| l.as_slice()),
+                &mut deletes,
+            );
+            match self.store_writes(&batch, deletes).await {
+                Ok(()) => Ok(()),
                 Err(e) => {
-                    let key = batch_label(first_key.as_deref().unwrap_or_default(), n);
+                    let key = batch_label(&logicals[0], logicals.len());
                     self.store_failed_labeled(key, e, false)
                 }
             }
         })
     }
 
-    /// Deletes many values in one store call; returns how many existed. With older versions
-    /// registered, every registered version of each key is deleted too (and counted).
+    /// Deletes many values in one store call; returns how many existed (under every version
+    /// reached). Every live and registered version of each key is deleted too, as in
+    /// [`ModelHandle::delete`].
     pub async fn delete_many<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<u64, CacheError> {
         let mut full: Vec<Vec<u8>> = keys
             .iter()
@@ -961,13 +1073,11 @@ where
         if full.is_empty() {
             return Ok(0);
         }
-        if let Some(versions) = self.inner.versions.as_deref() {
-            for k in keys {
-                full.extend(versions.prefixes().iter().map(|p| p.key(k.as_ref())));
-            }
-        }
         let cache = &self.inner.cache;
         traced!(self.span("delete_many"), async {
+            self.joined().await?;
+            let prefixes = self.invalidation_prefixes(false).await;
+            Self::push_keys(&prefixes, keys.iter().map(|k| k.as_ref()), &mut full);
             match cache.timed(cache.shared.store.delete_many(&full)).await {
                 Ok(n) => Ok(n),
                 Err(e) => {
@@ -976,6 +1086,24 @@ where
                 }
             }
         })
+    }
+
+    /// The versions of the model that running builds use, with their heartbeats, read from
+    /// the store now (see [`crate::live`]); empty with the registry turned off.
+    pub async fn live_versions(&self) -> Result<Vec<LiveVersion>, CacheError> {
+        let shared = &self.inner.cache.shared;
+        if !shared.live.config.enabled {
+            return Ok(Vec::new());
+        }
+        shared
+            .live
+            .read(&**shared, &self.inner.cfg.record_key)
+            .await
+            .map_err(|source| CacheError::Store {
+                model: self.inner.cfg.name.clone(),
+                key: "live".into(),
+                source,
+            })
     }
 
     /// Reads a value, or loads, stores and returns it on a miss.
@@ -1131,9 +1259,10 @@ where
 
     async fn read(&self, logical: &[u8], full: &[u8]) -> Result<Read<T>, CacheError> {
         let cache = &self.inner.cache;
+        let member = self.joined().await?;
         match cache.timed(cache.shared.store.get(full)).await {
             Ok(v) => match self
-                .finish_read(logical, full, v.as_deref(), envelope::now_ms())
+                .finish_read(logical, full, v.as_deref(), envelope::now_ms(), member)
                 .await?
             {
                 Read::Absent => Ok(self.resolve_absent(logical).await),
@@ -1184,6 +1313,7 @@ where
         full: &[u8],
         value: Option<&[u8]>,
         now_ms: u64,
+        member: Member<'_>,
     ) -> Result<Read<T>, CacheError> {
         let Some(bytes) = value else {
             return Ok(Read::Absent);
@@ -1192,6 +1322,12 @@ where
             Ok(d) if d.expired_at(now_ms) => {
                 self.inner.cfg.counters.record(Event::Miss);
                 Ok(Read::Miss { unavailable: false })
+            }
+            // A young version's entry another build may not have invalidated: absent (an
+            // older version, or the loader, serves the key instead).
+            Ok(d) if !self.trusts(d.times, member, now_ms) => {
+                self.inner.cfg.counters.record(Event::Untrusted);
+                Ok(Read::Absent)
             }
             // Counted by the caller (a batch counts its hits at once).
             Ok(d) => Ok(Read::Hit(d.value)),
@@ -1291,22 +1427,6 @@ where
         Ok(keys.iter().map(|_| None).collect())
     }
 
-    /// Deletes the keys dual-write could not write (best effort).
-    async fn delete_stale(&self, stale: &[Vec<u8>]) {
-        if stale.is_empty() {
-            return;
-        }
-        let cache = &self.inner.cache;
-        if let Err(e) = cache.timed(cache.shared.store.delete_many(stale)).await {
-            self.inner.cfg.counters.record(Event::StoreError);
-            tracing::warn!(
-                model = %self.inner.cfg.name,
-                error = %e,
-                "could not delete old-version keys that dual-write could not write"
-            );
-        }
-    }
-
     async fn write(
         &self,
         logical: &[u8],
@@ -1319,39 +1439,209 @@ where
         let times = Times::now(ttl);
         let bytes = self.encode_checked(logical, value, times)?;
         traced!(self.span("set"), async {
-            let written = match self.dual_writes() {
-                None => {
-                    cache
-                        .timed(cache.shared.store.set(&full, &bytes, ttl))
-                        .await
-                }
-                // This version and the older ones in one store call (boxed: only handles
-                // with dual-write on pay for its future).
-                Some(versions) => {
-                    Box::pin(async {
-                        let mut batch = vec![SetEntry {
-                            key: full,
-                            value: bytes,
-                            ttl,
-                        }];
-                        let mut stale = Vec::new();
-                        versions.push_dual_writes(
-                            self, logical, value, ttl, times, &mut batch, &mut stale,
-                        );
-                        let r = cache.timed(cache.shared.store.set_many(&batch)).await;
-                        if r.is_ok() {
-                            self.delete_stale(&stale).await;
-                        }
-                        r
-                    })
-                    .await
-                }
-            };
-            match written {
+            self.joined().await?;
+            let mut sets = vec![SetEntry {
+                key: full,
+                value: bytes,
+                ttl,
+            }];
+            let mut deletes = Vec::new();
+            if let Some(versions) = self.dual_writes() {
+                versions.push_dual_writes(
+                    self,
+                    logical,
+                    value,
+                    ttl,
+                    times,
+                    &mut sets,
+                    &mut deletes,
+                );
+            }
+            let prefixes = self.invalidation_prefixes(true).await;
+            Self::push_keys(&prefixes, [logical], &mut deletes);
+            match self.store_writes(&sets, deletes).await {
                 Ok(()) => Ok(()),
                 Err(e) => self.store_failed(logical, e, false),
             }
         })
+    }
+
+    /// Writes `sets` and deletes `deletes` in one store call: a plain `set` in the steady
+    /// state (one entry, nothing to invalidate).
+    async fn store_writes(
+        &self,
+        sets: &[SetEntry],
+        deletes: Vec<Vec<u8>>,
+    ) -> Result<(), StoreError> {
+        let cache = &self.inner.cache;
+        let store = &cache.shared.store;
+        match (sets, deletes.is_empty()) {
+            ([one], true) => cache.timed(store.set(&one.key, &one.value, one.ttl)).await,
+            (_, true) => cache.timed(store.set_many(sets)).await,
+            // Boxed: only writes that reach other versions pay for its future.
+            _ => Box::pin(cache.timed(store.set_many_and_delete(sets, &deletes)))
+                .await
+                .map(|_| ()),
+        }
+    }
+
+    /// Joins the live registry (once per handle): the check that no unrelated version of
+    /// this model has a handle in this cache, and the first announcement. A registry the
+    /// store cannot reach now is `Member::Unknown` (tried again on the next call).
+    async fn joined(&self) -> Result<Member<'_>, CacheError> {
+        let shared = &self.inner.cache.shared;
+        if !shared.live.config.enabled {
+            return Ok(Member::Off);
+        }
+        if let Some(state) = self.inner.member.get() {
+            return Ok(Member::Known(state));
+        }
+        let (related, reads) = match self.inner.versions.as_deref() {
+            Some(v) => (
+                v.hexes().iter().map(|(h, _)| *h).collect::<Vec<_>>(),
+                v.read_hexes(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        let cfg = &self.inner.cfg;
+        match shared
+            .live
+            .join(&**shared, &cfg.live, cfg.hex, &related, &reads)
+            .await
+        {
+            Ok(Ok(state)) => {
+                let state = self.inner.member.get_or_init(|| state);
+                self.start_heartbeat();
+                Ok(Member::Known(state))
+            }
+            Ok(Err(conflict)) => Err(CacheError::ModelConflict {
+                model: cfg.name.clone(),
+                version: cfg.version_hex.to_string(),
+                other: conflict.other,
+            }),
+            Err(e) => {
+                cfg.counters.record(Event::StoreError);
+                tracing::warn!(
+                    model = %cfg.name,
+                    error = %e,
+                    "live-version registry unreachable; this version's entries are not trusted until it is"
+                );
+                Ok(Member::Unknown)
+            }
+        }
+    }
+
+    /// Starts the cache's heartbeat task, once, on the current Tokio runtime.
+    fn start_heartbeat(&self) {
+        let shared = &self.inner.cache.shared;
+        if !shared.live.claim_heartbeat() {
+            return;
+        }
+        let weak: std::sync::Weak<dyn RecordStore> =
+            Arc::downgrade(&self.inner.cache.shared) as std::sync::Weak<dyn RecordStore>;
+        let period = shared.live.config.heartbeat;
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(crate::live::heartbeat(weak, period));
+        }
+    }
+
+    /// Whether an entry with `times` can be served (see [`crate::live`]).
+    fn trusts(&self, times: Option<Times>, member: Member<'_>, now_ms: u64) -> bool {
+        match (member, times) {
+            (Member::Off, _) => true,
+            (Member::Unknown, _) => false,
+            // Raw payloads carry no write time.
+            (Member::Known(_), None) => true,
+            (Member::Known(state), Some(t)) => {
+                self.inner
+                    .cache
+                    .shared
+                    .live
+                    .trusts(state, t.written_ms, now_ms)
+            }
+        }
+    }
+
+    /// Joins the live registry now (what every operation does first), so a job can rely on
+    /// this handle's standing in it.
+    pub(crate) async fn ensure_joined(&self) -> Result<(), CacheError> {
+        self.joined().await.map(|_| ())
+    }
+
+    /// For the rollout tools: whether an entry of the other version `hex` with `times`,
+    /// found by a fallback read or a sweep, can be served (see [`crate::live`]).
+    pub(crate) fn trusts_entry(&self, hex: &[u8; 16], times: Option<Times>, now_ms: u64) -> bool {
+        let live = &self.inner.cache.shared.live;
+        if !live.config.enabled {
+            return true;
+        }
+        match (self.inner.member.get(), times) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(state), Some(t)) => {
+                live.trusts_other(state, &self.inner.cfg.live, hex, t.written_ms, now_ms)
+            }
+        }
+    }
+
+    /// The key prefixes (`{namespace}:{model}:{version}:`) a write (`for_write`) or a delete
+    /// of this handle must also reach: the registered versions (but, for a write, not the
+    /// dual-write targets, which get the value), and the other live versions and the
+    /// versions they read. Reads the registry first when the view is too old.
+    async fn invalidation_prefixes(&self, for_write: bool) -> Vec<Vec<u8>> {
+        let cfg = &self.inner.cfg;
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        let mut reached: Vec<[u8; 16]> = Vec::new();
+        if let Some(v) = self.inner.versions.as_deref() {
+            let dual_on = v.dual_writes_active();
+            for ((hex, dual), prefix) in v.hexes().iter().zip(v.prefixes()) {
+                reached.push(*hex);
+                if !(for_write && *dual && dual_on) {
+                    out.push(prefix.as_bytes().to_vec());
+                }
+            }
+        }
+        let shared = &self.inner.cache.shared;
+        if shared.live.config.enabled {
+            if shared.live.view_is_stale(&cfg.live) {
+                if let Err(e) = shared.live.refresh(&**shared, &cfg.live).await {
+                    cfg.counters.record(Event::StoreError);
+                    tracing::warn!(
+                        model = %cfg.name,
+                        error = %e,
+                        "live-version registry unreachable; writing with the last view of it"
+                    );
+                }
+            }
+            for hex in shared.live.others(&cfg.live, &cfg.hex) {
+                if !reached.contains(&hex) {
+                    let mut prefix = cfg.prefix.model_prefix().to_vec();
+                    prefix.extend_from_slice(&hex);
+                    prefix.push(b':');
+                    out.push(prefix);
+                }
+            }
+        }
+        out
+    }
+
+    /// Appends the keys of every logical key under every prefix.
+    fn push_keys<'k>(
+        prefixes: &[Vec<u8>],
+        logicals: impl IntoIterator<Item = &'k [u8]>,
+        keys: &mut Vec<Vec<u8>>,
+    ) {
+        if prefixes.is_empty() {
+            return;
+        }
+        for logical in logicals {
+            for prefix in prefixes {
+                let mut key = Vec::with_capacity(prefix.len() + logical.len());
+                key.extend_from_slice(prefix);
+                key.extend_from_slice(logical);
+                keys.push(key);
+            }
+        }
     }
 
     async fn lead<E, Fut, R>(
@@ -1372,8 +1662,9 @@ where
         if recheck {
             let cache = &self.inner.cache;
             if let Ok(Some(bytes)) = cache.timed(cache.shared.store.get(full)).await {
+                let member = self.joined().await.unwrap_or(Member::Unknown);
                 if let Ok(Read::Hit(v)) = self
-                    .finish_read(logical, full, Some(&bytes), envelope::now_ms())
+                    .finish_read(logical, full, Some(&bytes), envelope::now_ms(), member)
                     .await
                 {
                     self.inner.cfg.counters.record(Event::Hit);

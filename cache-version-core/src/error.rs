@@ -110,6 +110,23 @@ pub enum CacheError {
         /// The load timeout.
         after: std::time::Duration,
     },
+    /// Two handles of one model name with unrelated versions in one cache: two Rust types
+    /// share a model name (or an old and a new struct of one model are used side by side
+    /// without registering one on the other).
+    #[error(
+        "model name {model:?} is used by two unrelated versions in one cache ({version} and \
+         {other}): give one of the types its own name with #[cache_version(name = \"...\")], \
+         or register the older one on the newer handle with migrate_from or dual_write_to \
+         (separate caches can hold separate builds' handles)"
+    )]
+    ModelConflict {
+        /// The model name.
+        model: Arc<str>,
+        /// This handle's key version.
+        version: String,
+        /// The key version of the other handle in this cache.
+        other: String,
+    },
     /// `get_or_load` of a key was called from inside the loader of that same key (it would
     /// wait for itself).
     #[error(
@@ -136,6 +153,7 @@ impl CacheError {
             | CacheError::ValueTooLarge { model, .. }
             | CacheError::Load { model, .. }
             | CacheError::LoadTimeout { model, .. }
+            | CacheError::ModelConflict { model, .. }
             | CacheError::Reentrant { model, .. } => model,
         }
     }
@@ -152,6 +170,7 @@ impl CacheError {
             | CacheError::Load { key, .. }
             | CacheError::LoadTimeout { key, .. }
             | CacheError::Reentrant { key, .. } => key,
+            CacheError::ModelConflict { .. } => "",
         }
     }
 }

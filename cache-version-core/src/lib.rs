@@ -84,6 +84,8 @@ mod flight;
 #[cfg(feature = "cache")]
 pub mod key;
 #[cfg(feature = "cache")]
+pub mod live;
+#[cfg(feature = "cache")]
 pub mod load;
 #[cfg(feature = "cache")]
 mod memory;
@@ -107,6 +109,8 @@ pub use codec::{Codec, CodecError, JsonCodec};
 pub use error::{CacheError, ConfigError, DecodeError};
 #[cfg(feature = "cache")]
 pub use key::{KeyPrefix, KeyVersion, NameError};
+#[cfg(feature = "cache")]
+pub use live::{LiveConfig, LiveVersion};
 #[cfg(feature = "cache")]
 pub use load::{LoadError, LoadOutput, Loaded};
 #[cfg(feature = "cache")]

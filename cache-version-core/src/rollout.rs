@@ -46,8 +46,11 @@
 //! users.delete("7").await?;
 //! assert!(old.get("7").await?.is_none());
 //!
-//! // After the rollout: delete whatever is left of older versions.
-//! let report = users.cleanup().run().await?;
+//! // After the rollout: delete whatever is left of older versions. A cleanup refuses to
+//! // delete the keys of a version a running build still uses (here the old build's handle
+//! // lives in this process, so its version is live).
+//! assert!(users.cleanup().run().await.is_err());
+//! let report = users.cleanup().keep::<UserV1>().run().await?;
 //! assert_eq!(report.failed, 0);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
@@ -241,6 +244,8 @@ pub(crate) struct Rollout<T, C> {
     versions: Vec<OldVersion<T, C>>,
     /// Their key prefixes, in the same order.
     prefixes: Vec<KeyPrefix>,
+    /// Their key versions, and whether each is a dual-write target, in the same order.
+    hexes: Vec<([u8; 16], bool)>,
     switches: Arc<Switches>,
     has_migrations: bool,
     has_dual: bool,
@@ -306,6 +311,18 @@ where
 {
     fn prefixes(&self) -> &[KeyPrefix] {
         &self.prefixes
+    }
+
+    fn hexes(&self) -> &[([u8; 16], bool)] {
+        &self.hexes
+    }
+
+    fn read_hexes(&self) -> Vec<[u8; 16]> {
+        self.versions
+            .iter()
+            .filter(|v| v.read.is_some())
+            .map(|v| v.hex)
+            .collect()
     }
 
     fn falls_back(&self) -> bool {
@@ -376,8 +393,14 @@ where
                     return None;
                 }
             };
+            let now = envelope::now_ms();
             let decoded = match v.read(&shared.codec, &bytes) {
-                Ok(d) if d.expired_at(envelope::now_ms()) => continue,
+                Ok(d) if d.expired_at(now) => continue,
+                // Written while a build that does not reach it may have written since.
+                Ok(d) if !handle.trusts_entry(&v.hex, d.times, now) => {
+                    v.counters.record(Event::Untrusted);
+                    continue;
+                }
                 Ok(d) => d,
                 Err(e) => {
                     v.count_decode_error(&e);
@@ -671,6 +694,7 @@ where
             dry_run: false,
             keep: Vec::new(),
             only: None,
+            force: false,
         }
     }
 
@@ -760,6 +784,10 @@ where
             has_migrations: versions.iter().any(|v| v.read.is_some()),
             has_dual: versions.iter().any(|v| v.write.is_some()),
             prefixes: versions.iter().map(|v| v.prefix.clone()).collect(),
+            hexes: versions
+                .iter()
+                .map(|v| (v.hex, v.write.is_some()))
+                .collect(),
             versions,
             switches,
         };
@@ -919,6 +947,7 @@ pub struct Sweep<T, S: Store, C: Codec> {
     dry_run: bool,
     keep: Vec<String>,
     only: Option<Vec<String>>,
+    force: bool,
 }
 
 impl SweepReport {
@@ -1007,6 +1036,23 @@ pub enum SweepError {
     /// A version given to `keep_version`/`only_version` is not 16 lowercase hex digits.
     #[error("{0:?} is not a key version (16 lowercase hex digits)")]
     InvalidVersion(String),
+    /// The sweep would delete keys of versions that running builds still use; nothing was
+    /// touched. Stop those builds first, exclude the versions with `keep_version`, or
+    /// `force(true)`.
+    #[error(
+        "{model}: refusing to delete keys of versions still in use by running builds: {}; \
+         stop those builds first, exclude them with keep_version(..), or force(true)",
+        describe_live(versions)
+    )]
+    LiveVersion {
+        /// The model name.
+        model: String,
+        /// The live versions the sweep would have deleted, with their heartbeats.
+        versions: Vec<crate::live::LiveVersion>,
+    },
+    /// The cache could not join the live-version registry or read it.
+    #[error(transparent)]
+    Cache(crate::CacheError),
     /// The scan failed: the walk is incomplete. The report holds what was done before (and,
     /// in `pending`, the keys found but not processed).
     #[error(
@@ -1023,6 +1069,18 @@ pub enum SweepError {
         #[source]
         source: StoreError,
     },
+}
+
+fn describe_live(versions: &[crate::live::LiveVersion]) -> String {
+    let now = std::time::SystemTime::now();
+    versions
+        .iter()
+        .map(|v| {
+            let ago = now.duration_since(v.last_heartbeat).unwrap_or_default();
+            format!("{} (heartbeat {:.1} s ago)", v.version, ago.as_secs_f64())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Where a key belongs, for a sweep.
@@ -1164,6 +1222,15 @@ where
         self
     }
 
+    /// Delete keys of versions that running builds still use (default off: a sweep that
+    /// would delete the keys of a live version, per [`ModelHandle::live_versions`], fails
+    /// with [`SweepError::LiveVersion`] before touching anything; exclude such a version with
+    /// [`Sweep::keep_version`] instead where you can).
+    pub fn force(mut self, on: bool) -> Self {
+        self.force = on;
+        self
+    }
+
     /// Runs the job to the end of the scan. Cancel it by dropping the future (each batch is
     /// either done or not started, except its writes and deletes, which are single calls).
     pub async fn run(self) -> Result<SweepReport, SweepError> {
@@ -1180,6 +1247,34 @@ where
         };
         let keep = parse_all(&self.keep)?;
         let only = self.only.as_deref().map(parse_all).transpose()?;
+        // Join the registry (the trust checks need it) and refuse to delete a live version.
+        self.handle
+            .ensure_joined()
+            .await
+            .map_err(SweepError::Cache)?;
+        if (self.delete_old || self.delete_migrated) && !self.dry_run && !self.force {
+            let current = self.handle.key_version().to_string();
+            let live: Vec<crate::live::LiveVersion> = self
+                .handle
+                .live_versions()
+                .await
+                .map_err(SweepError::Cache)?
+                .into_iter()
+                .filter(|v| v.live && v.version != current)
+                .filter(|v| {
+                    let hex = parse_hex(&v.version);
+                    hex.is_some_and(|h| {
+                        !keep.contains(&h) && only.as_ref().is_none_or(|o| o.contains(&h))
+                    })
+                })
+                .collect();
+            if !live.is_empty() {
+                return Err(SweepError::LiveVersion {
+                    model: self.handle.name().to_string(),
+                    versions: live,
+                });
+            }
+        }
 
         let cfg = &self.handle.inner.cfg;
         let model_prefix = cfg.prefix.model_prefix().to_vec();
@@ -1329,8 +1424,11 @@ where
                 continue;
             };
             match version.read(&shared.codec, &bytes) {
-                // Past its logical life: nothing worth migrating.
-                Ok(d) if d.expired_at(now) => self.delete_or_skip(item.key, report, &mut plan),
+                // Past its logical life, or not to be trusted (see `crate::live`): nothing
+                // worth migrating.
+                Ok(d) if d.expired_at(now) || !handle.trusts_entry(&item.hex, d.times, now) => {
+                    self.delete_or_skip(item.key, report, &mut plan)
+                }
                 Ok(d) => candidates.push(Candidate {
                     logical: logical_of(&item.key),
                     old_key: item.key,

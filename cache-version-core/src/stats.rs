@@ -11,6 +11,7 @@
 //! | `cache_version_load` | `get_or_load` called its loader |
 //! | `cache_version_fallback_hit` | a read missed this version's key and was served from an older version registered with `migrate_from` (counted instead of a hit or a miss) |
 //! | `cache_version_fallback_read` | a newer version's fallback read found and decoded an entry of this (older) version |
+//! | `cache_version_untrusted` | an entry of a young version written before every other build could know it, read as absent (see [`crate::live`]) |
 //! | `cache_version_load_timeout` | a `get_or_load` gave up on a load after the load timeout (its own loader's, or the one it waited on) |
 //!
 //! So for one version, `hit + miss + fallback_hit` are the reads of handles of that version,
@@ -100,6 +101,10 @@ events! {
     FallbackRead => fallback_read, "cache_version_fallback_read";
     /// Loads that ran out of time (the load timeout), for the loader or a waiter.
     LoadTimeout => load_timeout, "cache_version_load_timeout";
+    /// Entries of this version not trusted: written while another build may not yet have
+    /// known this version (so its writes may not have reached them), or read while this
+    /// build could not confirm it is known (see `crate::live`). Read as absent.
+    Untrusted => untrusted, "cache_version_untrusted";
 }
 
 impl Stats {

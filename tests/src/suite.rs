@@ -163,6 +163,27 @@ fn cache<S: Store>(store: S, tag: &str) -> Cache<S> {
     builder(store, tag).build().expect("valid config")
 }
 
+/// The heartbeat of caches that play two builds in one test: a young version's window of
+/// untrusted entries is two heartbeats (the clocks are one machine's).
+pub const FAST_BEAT: Duration = Duration::from_millis(50);
+
+/// A build of its own in `namespace`, on a fast heartbeat.
+pub fn build_in<S: Store>(store: S, namespace: &str) -> Cache<S> {
+    Cache::builder(store)
+        .namespace(namespace)
+        .ttl_jitter(0.0)
+        .heartbeat(FAST_BEAT)
+        .clock_skew(Duration::ZERO)
+        .build()
+        .expect("valid config")
+}
+
+/// Waits out a young version's window (see `cache_version_core::live`) of caches built with
+/// [`build_in`].
+pub async fn past_young_window() {
+    tokio::time::sleep(FAST_BEAT * 3).await;
+}
+
 /// Deterministic pseudo-random bytes.
 fn noise(len: usize, mut seed: u64) -> Vec<u8> {
     (0..len)
@@ -1219,16 +1240,13 @@ pub async fn models_with_equal_keys_are_isolated<S: Store + Clone>(store: S) {
     }
 }
 
-/// Two versions of one model (a renamed field) never see each other's values: the rolling
-/// deploy of seed 000, where each build reads only its own entries.
+/// Two versions of one model (a renamed field) never see each other's values, and a write
+/// by one build reaches the other's copy: the rolling deploy of seed 000.
 pub async fn versions_are_isolated<S: Store + Clone>(store: S) {
     assert!(User::VERSION != UserV2::VERSION);
-    let old_build = cache(store.clone(), "versions");
-    let new_build = Cache::builder(store.clone())
-        .namespace(old_build.namespace())
-        .ttl_jitter(0.0)
-        .build()
-        .unwrap();
+    let ns = unique_ns("versions");
+    let old_build = build_in(store.clone(), &ns);
+    let new_build = build_in(store.clone(), &ns);
     let v1 = old_build.model::<User>();
     let v2 = new_build.model::<UserV2>();
     assert_eq!(v1.name(), v2.name());
@@ -1245,10 +1263,18 @@ pub async fn versions_are_isolated<S: Store + Clone>(store: S) {
     assert_ne!(p1.version, p2.version);
 
     v1.set("7", &user(7)).await.unwrap();
-    assert_eq!(v2.get("7").await.unwrap(), None);
+    assert_eq!(v2.get("7").await.unwrap(), None, "never the other's bytes");
+    past_young_window().await;
+    // The new build's write deletes the old build's copy in the same call.
     v2.set("7", &user_v2(7)).await.unwrap();
-    assert_eq!(v1.get("7").await.unwrap(), Some(user(7)));
+    assert_eq!(v1.get("7").await.unwrap(), None, "the old copy was reached");
     assert_eq!(v2.get("7").await.unwrap(), Some(user_v2(7)));
+    // And the other way, once the old build has seen the new one.
+    v1.set("8", &user(8)).await.unwrap();
+    v2.set("8", &user_v2(8)).await.unwrap();
+    v1.set("8", &user(8)).await.unwrap();
+    assert_eq!(v2.get("8").await.unwrap(), None, "the new copy was reached");
+    assert_eq!(v1.get("8").await.unwrap(), Some(user(8)));
     for h in [v1.stats(), v2.stats()] {
         assert_eq!(
             h.decode_error + h.version_mismatch,
@@ -1262,20 +1288,25 @@ pub async fn versions_are_isolated<S: Store + Clone>(store: S) {
     assert_eq!(snap.models[0].version, p2.version);
 }
 
-/// Switching codecs moves a model to a fresh key space.
+/// Switching codecs moves a model to a fresh key space (and, like any other version, a
+/// write with one codec reaches the other's copy).
 pub async fn codecs_are_isolated<S: Store + Clone>(store: S) {
-    let json = cache(store.clone(), "codecs");
+    let ns = unique_ns("codecs");
+    let json = build_in(store.clone(), &ns);
     let msgpack = Cache::builder(store.clone())
         .namespace(json.namespace())
         .codec(MsgPackCodec)
+        .heartbeat(FAST_BEAT)
+        .clock_skew(Duration::ZERO)
         .build()
         .unwrap();
     let (uj, um) = (json.model::<User>(), msgpack.model::<User>());
     assert_ne!(uj.key_version(), um.key_version());
     uj.set("1", &user(1)).await.unwrap();
     assert_eq!(um.get("1").await.unwrap(), None);
+    past_young_window().await;
     um.set("1", &user(2)).await.unwrap();
-    assert_eq!(uj.get("1").await.unwrap(), Some(user(1)));
+    assert_eq!(uj.get("1").await.unwrap(), None, "reached");
     assert_eq!(um.get("1").await.unwrap(), Some(user(2)));
     let raw = store.get(&um.key("1").unwrap()).await.unwrap().unwrap();
     assert_eq!(raw[3], 2, "MessagePack codec id in the envelope");
@@ -1313,8 +1344,17 @@ pub async fn raw_payloads_without_envelope<S: Store + Clone>(store: S) {
 /// A scan by the model prefix finds every version of the model and nothing else, and
 /// prefixes are literal (glob characters in logical keys match only themselves).
 pub async fn scan_lists_every_version_of_a_model<S: Store + Clone>(store: S) {
-    let c = cache(store.clone(), "scan");
-    let (v1, v2, orders) = (c.model::<User>(), c.model::<UserV2>(), c.model::<Order>());
+    // Two builds that do not announce themselves, so neither write reaches the other.
+    let c = builder(store.clone(), "scan")
+        .live_versions(false)
+        .build()
+        .unwrap();
+    let c2 = Cache::builder(store.clone())
+        .namespace(c.namespace())
+        .live_versions(false)
+        .build()
+        .unwrap();
+    let (v1, v2, orders) = (c.model::<User>(), c2.model::<UserV2>(), c.model::<Order>());
     let mut expected = Vec::new();
     for i in 0..60u64 {
         v1.set(i.to_string(), &user(i)).await.unwrap();

@@ -275,7 +275,16 @@ async fn cleanup_with_hostile_logical_keys<S: Store + Clone>(store: S) {
             .unwrap()
     };
     let (cache, other) = (mk(&ns), mk(&other_ns));
-    let old = cache.model::<UserV1>();
+    // The old build: its own cache, from before the live-version registry (so its version
+    // is not live and the cleanup may delete it).
+    let old_build = Cache::builder(store.clone())
+        .namespace(&ns)
+        .ttl_jitter(0.0)
+        .max_key_len(1 << 20)
+        .live_versions(false)
+        .build()
+        .unwrap();
+    let old = old_build.model::<UserV1>();
     let new = cache
         .model::<RUser>()
         .migrate_from::<UserV1, _>(v1_to_v2)
@@ -291,8 +300,9 @@ async fn cleanup_with_hostile_logical_keys<S: Store + Clone>(store: S) {
         .collect();
     let mut sentinels = Vec::new();
     for (i, k) in keys.iter().enumerate() {
-        old.set(k, &v1(i as u64, "old")).await.unwrap();
+        // The new build first: its writes delete the key under the versions it reads.
         new.set(k, &v2(i as u64, "current")).await.unwrap();
+        old.set(k, &v1(i as u64, "old")).await.unwrap();
         other
             .model::<UserV1>()
             .set(k, &v1(i as u64, "other ns"))
@@ -301,6 +311,9 @@ async fn cleanup_with_hostile_logical_keys<S: Store + Clone>(store: S) {
         sentinels.push(new.key(k).unwrap());
         sentinels.push(other.model::<UserV1>().key(k).unwrap());
     }
+    // The two caches' live-version records stay too (outside every version's key space).
+    sentinels.push(format!("{ns}:User:live").into_bytes());
+    sentinels.push(format!("{other_ns}:User:live").into_bytes());
     let report = new.cleanup().batch_size(7).run().await.unwrap();
     assert_eq!(report.deleted, keys.len() as u64, "{report:?}");
     let mut left = scan_all(&store, base.as_bytes(), 50).await;

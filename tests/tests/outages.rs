@@ -60,7 +60,10 @@ async fn lazy_standalone_starts_without_redis_and_uses_it_once_up() {
     let mut lat = failing_gets(&store, 200).await;
     let (p50, p99) = (percentile(&mut lat, 0.5), percentile(&mut lat, 0.99));
     println!("lazy, no server: store get p50 {p50:?}, p99 {p99:?}");
-    assert!(p99 < Duration::from_millis(10), "fails at once: p99 {p99:?}");
+    assert!(
+        p99 < Duration::from_millis(10),
+        "fails at once: p99 {p99:?}"
+    );
     let err = store.get(b"x").await.unwrap_err();
     assert!(
         err.to_string().contains("connecting in the background")

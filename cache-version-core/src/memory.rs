@@ -774,6 +774,48 @@ mod tests {
     }
 
     #[test]
+    fn hash_records_count_toward_the_bounds() {
+        block_on(async {
+            let s = MemoryStore::builder().shards(1).max_bytes(100).build();
+            let fields = s.hash_put(b"h", b"f1", &[0u8; 20], None).await.unwrap();
+            assert_eq!(fields.len(), 1);
+            assert_eq!(s.bytes(), 1 + 2 + 20);
+            s.hash_put(b"h", b"f2", &[0u8; 20], None).await.unwrap();
+            assert_eq!((s.len(), s.bytes()), (1, 1 + 2 * 22));
+            // Overwriting a field replaces its size.
+            s.hash_put(b"h", b"f2", b"x", None).await.unwrap();
+            assert_eq!(s.bytes(), 1 + 22 + 3);
+            // Too large as a whole: refused, the record stays as it was.
+            assert!(matches!(
+                s.hash_put(b"h", b"big", &[0u8; 200], None).await,
+                Err(StoreError::TooLarge { limit: 100, .. })
+            ));
+            assert_eq!(s.hash_get_all(b"h").await.unwrap().len(), 2);
+            // Plain values evict the record when it is the least recently used.
+            for i in 0..10 {
+                s.set(&k(i), &[0u8; 10], None).await.unwrap();
+            }
+            assert!(s.bytes() <= 100);
+            assert_eq!(s.hash_get_all(b"h").await.unwrap(), vec![]);
+            // Removing every field removes the key.
+            s.clear();
+            s.hash_put(b"h", b"f", b"v", Some(Duration::from_secs(5)))
+                .await
+                .unwrap();
+            assert_eq!(s.hash_remove(b"h", &[b"f".to_vec()]).await.unwrap(), 1);
+            assert!(s.is_empty());
+            assert_eq!(s.bytes(), 0);
+            // An expired record is purged like a value.
+            s.hash_put(b"t", b"f", b"v", Some(Duration::from_millis(1)))
+                .await
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(3));
+            assert_eq!(s.purge_expired(), 1);
+            assert!(s.is_empty());
+        });
+    }
+
+    #[test]
     fn scan_pages_cover_every_key_once() {
         block_on(async {
             let s = MemoryStore::new();

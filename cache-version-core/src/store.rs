@@ -786,3 +786,66 @@ impl Store for DynStore {
         self.inner.call_bound()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_records_round_trip_and_refuse_damage() {
+        let fields: HashFields = vec![
+            (b"".to_vec(), b"empty field".to_vec()),
+            (vec![0, 255], vec![7; 300]),
+            (b"a".to_vec(), Vec::new()),
+        ];
+        let bytes = hash_record::encode(&fields);
+        assert_eq!(hash_record::decode(&bytes).unwrap(), fields);
+        assert_eq!(
+            hash_record::decode(&hash_record::encode(&[])).unwrap(),
+            vec![]
+        );
+        // Every cut, and every single-byte change of the header and lengths, is an error or
+        // another record, never a panic; only the whole record reads back as itself.
+        for n in 0..bytes.len() {
+            assert!(hash_record::decode(&bytes[..n]).is_err(), "cut at {n}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(hash_record::decode(&longer).is_err());
+        for i in 0..bytes.len() {
+            for x in [1u8, 0x80, 0xff] {
+                let mut b = bytes.clone();
+                b[i] ^= x;
+                let _ = hash_record::decode(&b);
+            }
+        }
+        // A count far past the end is refused before allocating for it.
+        let mut huge = hash_record::MAGIC.to_vec();
+        huge.extend_from_slice(&u32::MAX.to_be_bytes());
+        assert!(hash_record::decode(&huge).is_err());
+        assert!(hash_record::decode(b"plain value").is_err());
+        // Unsorted or repeated fields (another writer) come back sorted, each once.
+        let messy = hash_record::encode(&[
+            (b"b".to_vec(), b"2".to_vec()),
+            (b"a".to_vec(), b"1".to_vec()),
+            (b"b".to_vec(), b"3".to_vec()),
+        ]);
+        let got = hash_record::decode(&messy).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0], (b"a".to_vec(), b"1".to_vec()));
+    }
+
+    #[test]
+    fn dyn_store_keeps_its_type_and_bound() {
+        let mem = crate::MemoryStore::new();
+        let d = DynStore::new(mem.clone());
+        assert_eq!(Store::call_bound(&d), Some(Duration::ZERO));
+        assert!(d.downcast_ref::<crate::MemoryStore>().is_some());
+        assert!(format!("{d:?}").contains("MemoryStore"));
+        let again = DynStore::new(d.clone());
+        assert!(Arc::ptr_eq(&again.inner, &d.inner), "not wrapped twice");
+        let boxed = DynStore::new(Box::new(mem));
+        assert!(boxed.downcast_ref::<crate::MemoryStore>().is_none());
+        assert!(boxed.downcast_ref::<Box<crate::MemoryStore>>().is_some());
+    }
+}

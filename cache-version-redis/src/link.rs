@@ -198,13 +198,16 @@ impl<C: Clone + Send + Sync + 'static> Link<C> {
     pub(crate) async fn get(&self) -> Result<(C, u64), StoreError> {
         let mut rx = self.shared.state.subscribe();
         loop {
-            let next = match &*rx.borrow_and_update() {
-                State::Up { conn, generation } => Next::Use(conn.clone(), *generation),
-                State::Connecting => Next::Wait,
-                State::Down { error } => Next::Fail(StoreError::unavailable(error.clone())),
-                State::Failed { error } => Next::Fail(StoreError::unavailable(error.clone())),
+            let (next, wants_loop) = match &*rx.borrow_and_update() {
+                State::Up { conn, generation } => (Next::Use(conn.clone(), *generation), false),
+                State::Connecting => (Next::Wait, true),
+                State::Down { error } => (Next::Fail(StoreError::unavailable(error.clone())), true),
+                // Refused for good: no attempt, ever.
+                State::Failed { error } => {
+                    (Next::Fail(StoreError::unavailable(error.clone())), false)
+                }
             };
-            if !matches!(next, Next::Use(..)) {
+            if wants_loop {
                 self.ensure_reconnecting();
             }
             match next {

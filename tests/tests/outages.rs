@@ -501,3 +501,46 @@ fn a_store_outlives_the_runtime_of_its_reconnect_loop() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A user whose ACL denies `INFO`: scans still list every key (plain `SCAN`, without the
+/// restart check, and the store says so once in its log).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scans_work_when_the_acl_denies_info() {
+    let server = RedisServer::start();
+    let _: () = server.cmd(&[
+        "ACL",
+        "SETUSER",
+        "noinfo",
+        "on",
+        ">noinfo-pw",
+        "~*",
+        "+@all",
+        "-info",
+    ]);
+    let store = RedisStore::builder(format!(
+        "redis://noinfo:noinfo-pw@127.0.0.1:{}",
+        server.port()
+    ))
+    .build()
+    .await
+    .unwrap();
+    let denied: redis::RedisResult<String> = redis::cmd("INFO")
+        .arg("server")
+        .query(&mut server.admin_as(Some(("noinfo", "noinfo-pw"))));
+    assert_eq!(denied.unwrap_err().code(), Some("NOPERM"));
+    let ns = unique_ns("noinfo");
+    let entries: Vec<SetEntry> = (0..250)
+        .map(|i| SetEntry {
+            key: format!("{ns}:{i}").into_bytes(),
+            value: vec![1],
+            ttl: None,
+        })
+        .collect();
+    store.set_many(&entries).await.unwrap();
+    for _ in 0..2 {
+        let (keys, restarted) =
+            cache_version_tests::contract::walk(&store, ns.as_bytes(), 40).await;
+        assert_eq!(keys.len(), 250);
+        assert!(!restarted);
+    }
+}

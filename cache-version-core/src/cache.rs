@@ -410,6 +410,20 @@ impl<S: Store, C: Codec> RecordStore for Shared<S, C> {
 }
 
 impl<S, C> Shared<S, C> {
+    /// Runs a multi-key store operation within the timeout, always with a timer of the
+    /// cache's own: a store's [`Store::call_bound`] covers single-key calls only, and a
+    /// batch's chunks may take longer than one call's bound together.
+    pub(crate) fn timed_batch<R, F>(&self, op: F) -> Timed<F>
+    where
+        F: Future<Output = Result<R, StoreError>>,
+    {
+        let timeout = self.config.timeout;
+        Timed::Bounded {
+            inner: tokio::time::timeout(timeout, op),
+            timeout,
+        }
+    }
+
     /// Runs a store operation within the timeout (see [`Cache::timed`]).
     pub(crate) fn timed<R, F>(&self, op: F) -> Timed<F>
     where
@@ -558,6 +572,14 @@ impl<S: Store, C: Codec> Cache<S, C> {
         F: Future<Output = Result<R, StoreError>>,
     {
         self.shared.timed(op)
+    }
+
+    /// Runs a multi-key store operation within the timeout ([`Shared::timed_batch`]).
+    pub(crate) fn timed_batch<R, F>(&self, op: F) -> Timed<F>
+    where
+        F: Future<Output = Result<R, StoreError>>,
+    {
+        self.shared.timed_batch(op)
     }
 
     /// `ttl` with the configured jitter, at least 1 ms.
@@ -935,7 +957,7 @@ where
                 cache.timed(cache.shared.store.delete(&keys[0])).await
             } else {
                 cache
-                    .timed(cache.shared.store.delete_many(&keys))
+                    .timed_batch(cache.shared.store.delete_many(&keys))
                     .await
                     .map(|n| n > 0)
             };
@@ -958,7 +980,7 @@ where
         let cache = &self.inner.cache;
         traced!(self.span("get_many"), async {
             let member = self.joined().await?;
-            let values = match cache.timed(cache.shared.store.get_many(&full)).await {
+            let values = match cache.timed_batch(cache.shared.store.get_many(&full)).await {
                 Ok(values) if values.len() == full.len() => values,
                 Ok(values) => {
                     let e = StoreError::backend(format!(
@@ -1078,7 +1100,10 @@ where
             self.joined().await?;
             let prefixes = self.invalidation_prefixes(false).await;
             Self::push_keys(&prefixes, keys.iter().map(|k| k.as_ref()), &mut full);
-            match cache.timed(cache.shared.store.delete_many(&full)).await {
+            match cache
+                .timed_batch(cache.shared.store.delete_many(&full))
+                .await
+            {
                 Ok(n) => Ok(n),
                 Err(e) => {
                     let key = batch_label(keys[0].as_ref(), keys.len());
@@ -1477,9 +1502,9 @@ where
         let store = &cache.shared.store;
         match (sets, deletes.is_empty()) {
             ([one], true) => cache.timed(store.set(&one.key, &one.value, one.ttl)).await,
-            (_, true) => cache.timed(store.set_many(sets)).await,
+            (_, true) => cache.timed_batch(store.set_many(sets)).await,
             // Boxed: only writes that reach other versions pay for its future.
-            _ => Box::pin(cache.timed(store.set_many_and_delete(sets, &deletes)))
+            _ => Box::pin(cache.timed_batch(store.set_many_and_delete(sets, &deletes)))
                 .await
                 .map(|_| ()),
         }

@@ -1361,7 +1361,7 @@ where
         let mut attempt = 1;
         loop {
             let page = cache
-                .timed(
+                .timed_batch(
                     cache
                         .shared
                         .store
@@ -1487,7 +1487,7 @@ where
             return;
         }
         match cache
-            .timed(cache.shared.store.delete_many(&plan.keys))
+            .timed_batch(cache.shared.store.delete_many(&plan.keys))
             .await
         {
             Ok(n) => {
@@ -1519,7 +1519,7 @@ where
             .map(|c| cfg.prefix.key(&c.logical))
             .collect();
         // The current version wins: never overwrite a key it already has.
-        let existing = match cache.timed(store.get_many(&current_keys)).await {
+        let existing = match cache.timed_batch(store.get_many(&current_keys)).await {
             Ok(v) if v.len() == current_keys.len() => v,
             Ok(_) | Err(_) => {
                 report.failed += candidates.len() as u64;
@@ -1570,7 +1570,7 @@ where
         }
         // Only where the current version still holds nothing: a writer of the current version
         // may have stored a newer value since the read above.
-        let landed = match cache.timed(store.set_many_if_absent(&writes)).await {
+        let landed = match cache.timed_batch(store.set_many_if_absent(&writes)).await {
             Ok(landed) if landed.len() == writes.len() => landed,
             Ok(landed) => {
                 report.failed += writes.len() as u64;
@@ -1607,7 +1607,7 @@ where
         // delete or dual-write): the current version must not resurrect a deleted entry. When
         // the source cannot be read back, the writes are withdrawn too (and count as failed).
         let old_keys: Vec<Vec<u8>> = written.iter().map(|(k, _)| k.clone()).collect();
-        let now = match cache.timed(store.get_many(&old_keys)).await {
+        let now = match cache.timed_batch(store.get_many(&old_keys)).await {
             Ok(values) if values.len() == old_keys.len() => Some(values),
             Ok(_) => None,
             Err(e) => {
@@ -1635,7 +1635,7 @@ where
         if withdraw.is_empty() {
             return;
         }
-        match cache.timed(store.delete_many(&withdraw)).await {
+        match cache.timed_batch(store.delete_many(&withdraw)).await {
             Ok(_) => report.skipped += withdrawn_skipped,
             Err(e) => {
                 // The migrated copies of changed sources stay: that is a failure.

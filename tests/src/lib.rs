@@ -1,5 +1,6 @@
 //! Cross-crate integration tests of cache-version (derive + core + redis). Unpublished.
 
+pub mod coherence;
 pub mod contract;
 pub mod integrity;
 pub mod models;

@@ -7,4 +7,5 @@ pub mod models;
 pub mod redis_harness;
 pub mod restartable;
 pub mod rollout;
+pub mod skew;
 pub mod suite;

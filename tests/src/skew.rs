@@ -252,7 +252,7 @@ async fn worker<S: Store>(
         if op < 80 {
             add(&figures.reads);
             let started = Instant::now();
-            let found = match build.read(id, op % 2 == 0, &db).await {
+            let found = match build.read(id, op.is_multiple_of(2), &db).await {
                 Ok(found) => found,
                 Err(e) => {
                     add(&figures.errors);

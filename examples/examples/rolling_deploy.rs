@@ -227,20 +227,37 @@ impl Record for Session {
 // ---------------------------------------------------------------------------------------------
 // The simulated database and workload.
 
-/// Records are `(table, id) -> revision`; loads are counted and take `latency`.
+/// Records are `(table, id) -> revision`; loads are counted and take `latency`. Every
+/// revision's commit time is kept, to tell a stale read from one that merely raced an update.
 struct Db {
     revs: [Vec<AtomicU32>; 4],
+    /// Per record, the commit time of revision `i + 1` at index `i`.
+    commits: [Vec<Mutex<Vec<Instant>>>; 4],
     loads: AtomicU64,
     latency: Duration,
 }
+
+/// A read that started less than this after an update may still see the revision before it
+/// (the update's cache write had not landed yet); past it, an older revision is stale.
+const RACE_WINDOW: Duration = Duration::from_millis(50);
 
 impl Db {
     fn new(sizes: [u64; 4], latency: Duration) -> Self {
         Db {
             revs: sizes.map(|n| (0..n).map(|_| AtomicU32::new(0)).collect()),
+            commits: sizes.map(|n| (0..n).map(|_| Mutex::new(Vec::new())).collect()),
             loads: AtomicU64::new(0),
             latency,
         }
+    }
+
+    /// Whether a value of revision `rev`, read by a request that started at `started`, is
+    /// stale: a newer revision was committed more than [`RACE_WINDOW`] before.
+    fn stale(&self, table: Table, id: u64, rev: u32, started: Instant) -> bool {
+        let commits = self.commits[table as usize][id as usize].lock().unwrap();
+        commits
+            .get(rev as usize)
+            .is_some_and(|&newer| newer + RACE_WINDOW < started)
     }
 
     fn slot(&self, table: Table, id: u64) -> &AtomicU32 {
@@ -257,7 +274,10 @@ impl Db {
 
     /// An update: the next revision of the record.
     fn bump(&self, table: Table, id: u64) -> u32 {
-        self.slot(table, id).fetch_add(1, Relaxed) + 1
+        let mut commits = self.commits[table as usize][id as usize].lock().unwrap();
+        let rev = self.slot(table, id).fetch_add(1, Relaxed) + 1;
+        commits.push(Instant::now());
+        rev
     }
 }
 
@@ -331,6 +351,8 @@ fn next_op(sizes: &[u64; 4], rng: &mut Rng) -> Op {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Strategy {
+    /// The same workload with no deploy: every instance stays on the old build.
+    NoDeploy,
     Unversioned,
     BuildId,
     CacheVersion,
@@ -338,7 +360,8 @@ enum Strategy {
 }
 
 impl Strategy {
-    const ALL: [Strategy; 4] = [
+    const ALL: [Strategy; 5] = [
+        Strategy::NoDeploy,
         Strategy::Unversioned,
         Strategy::BuildId,
         Strategy::CacheVersion,
@@ -347,6 +370,7 @@ impl Strategy {
 
     fn label(self) -> &'static str {
         match self {
+            Strategy::NoDeploy => "no deploy (cache-version, one build)",
             Strategy::Unversioned => "unversioned keys",
             Strategy::BuildId => "build-id prefix",
             Strategy::CacheVersion => "cache-version",
@@ -356,6 +380,7 @@ impl Strategy {
 
     fn slug(self) -> &'static str {
         match self {
+            Strategy::NoDeploy => "nodeploy",
             Strategy::Unversioned => "unversioned",
             Strategy::BuildId => "buildid",
             Strategy::CacheVersion => "cv",
@@ -365,7 +390,10 @@ impl Strategy {
 
     /// The rows the exit status checks.
     fn is_cache_version(self) -> bool {
-        matches!(self, Strategy::CacheVersion | Strategy::Migrate)
+        matches!(
+            self,
+            Strategy::NoDeploy | Strategy::CacheVersion | Strategy::Migrate
+        )
     }
 }
 
@@ -409,10 +437,16 @@ enum Backend<S: Store> {
     },
 }
 
+/// One build's cache (each build is its own processes: its own cache, announcing its
+/// versions in the store's live-version registry). The instances run on one machine, so
+/// there is no clock skew, and a 100 ms heartbeat fits the seconds a simulated rollout takes
+/// (a build that starts while another runs distrusts its own entries for two heartbeats).
 fn typed_cache<S: Store>(store: S, namespace: &str) -> Result<Cache<S>, BoxError> {
     Ok(Cache::builder(store)
         .namespace(namespace)
         .default_ttl(TTL)
+        .heartbeat(Duration::from_millis(100))
+        .clock_skew(Duration::ZERO)
         .build()?)
 }
 
@@ -435,15 +469,17 @@ impl<S: Store + Clone> Backend<S> {
                     caches: vec![b1, b2],
                 }
             }
-            Strategy::CacheVersion => {
-                let cache = typed_cache(store, &ns)?;
+            Strategy::NoDeploy | Strategy::CacheVersion => {
+                let old = typed_cache(store.clone(), &ns)?;
+                let new = typed_cache(store, &ns)?;
                 Backend::Typed {
-                    old: Handles::new(&cache, cache.model()),
-                    new: Handles::new(&cache, cache.model()),
-                    caches: vec![cache],
+                    old: Handles::new(&old, old.model()),
+                    new: Handles::new(&new, new.model()),
+                    caches: vec![old, new],
                 }
             }
             Strategy::Migrate => {
+                let old = typed_cache(store.clone(), &ns)?;
                 let cache = typed_cache(store, &ns)?;
                 let users = cache
                     .model::<User>()
@@ -458,9 +494,9 @@ impl<S: Store + Clone> Backend<S> {
                         rev: new.rev,
                     })?;
                 Backend::Typed {
-                    old: Handles::new(&cache, cache.model()),
+                    old: Handles::new(&old, old.model()),
                     new: Handles::new(&cache, users),
-                    caches: vec![cache],
+                    caches: vec![old, cache],
                 }
             }
         })
@@ -477,10 +513,14 @@ impl<S: Store + Clone> Backend<S> {
     fn prefixes(&self) -> Vec<String> {
         match self {
             Backend::Raw { namespace, .. } => vec![format!("{namespace}:")],
-            Backend::Typed { caches, .. } => caches
-                .iter()
-                .map(|c| format!("{}:", c.namespace()))
-                .collect(),
+            Backend::Typed { caches, .. } => {
+                let mut prefixes: Vec<String> = caches
+                    .iter()
+                    .map(|c| format!("{}:", c.namespace()))
+                    .collect();
+                prefixes.dedup();
+                prefixes
+            }
         }
     }
 
@@ -563,14 +603,16 @@ struct Outcome {
     read: bool,
     hit: bool,
     wrong: bool,
+    stale: bool,
 }
 
 impl Outcome {
-    fn read(hit: bool, wrong: bool) -> Self {
+    fn read(hit: bool, wrong: bool, stale: bool) -> Self {
         Outcome {
             read: true,
             hit,
             wrong,
+            stale,
         }
     }
 }
@@ -589,11 +631,13 @@ impl<S: Store> Raw<'_, S> {
         let key = key.as_bytes();
         match op.kind {
             Kind::Read => {
+                let started = Instant::now();
                 if let Some(bytes) = self.store.get(key).await? {
                     match serde_json::from_slice::<R>(&bytes) {
                         Ok(v) => {
                             let wrong = v != R::truth(op.id, v.rev());
-                            return Ok(Outcome::read(true, wrong));
+                            let stale = self.db.stale(R::TABLE, op.id, v.rev(), started);
+                            return Ok(Outcome::read(true, wrong, stale && !wrong));
                         }
                         // The incident: log, count, and fall through to the database.
                         Err(_) => {
@@ -605,7 +649,7 @@ impl<S: Store> Raw<'_, S> {
                 self.store
                     .set(key, &serde_json::to_vec(&v)?, Some(TTL))
                     .await?;
-                Ok(Outcome::read(false, false))
+                Ok(Outcome::read(false, false, false))
             }
             Kind::Update => {
                 let v = R::truth(op.id, self.db.bump(R::TABLE, op.id));
@@ -631,6 +675,7 @@ async fn exec_typed<R: Record, S: Store>(
     let key = op.id.to_string();
     match op.kind {
         Kind::Read => {
+            let started = Instant::now();
             let loaded = AtomicBool::new(false);
             let flag = &loaded;
             let v = handle
@@ -640,7 +685,8 @@ async fn exec_typed<R: Record, S: Store>(
                 })
                 .await?;
             let wrong = v != R::truth(op.id, v.rev());
-            Ok(Outcome::read(!loaded.load(Relaxed), wrong))
+            let stale = !wrong && db.stale(R::TABLE, op.id, v.rev(), started);
+            Ok(Outcome::read(!loaded.load(Relaxed), wrong, stale))
         }
         Kind::Update => {
             let v = R::truth(op.id, db.bump(R::TABLE, op.id));
@@ -746,6 +792,7 @@ struct PhaseCounters {
     reads: AtomicU64,
     hits: AtomicU64,
     wrong: AtomicU64,
+    stale: AtomicU64,
 }
 
 /// Database loads and decode errors at a phase boundary.
@@ -757,6 +804,8 @@ struct Mark {
 
 struct Run<S: Store> {
     settings: Settings,
+    /// Every instance stays on the old build.
+    no_deploy: bool,
     backend: Backend<S>,
     db: Db,
     phases: [PhaseCounters; 3],
@@ -778,7 +827,11 @@ impl<S: Store + Clone> Run<S> {
         let s = &self.settings;
         let sizes = s.sizes();
         let mut rng = Rng::new(s.seed.wrapping_mul(1_000_003).wrapping_add(i as u64));
-        let flip = s.flip_tick(i);
+        let flip = if self.no_deploy {
+            u32::MAX
+        } else {
+            s.flip_tick(i)
+        };
         let (start, end) = s.bounds();
         for tick in 0..s.ticks {
             let build = if tick >= flip { Build::New } else { Build::Old };
@@ -792,6 +845,7 @@ impl<S: Store + Clone> Run<S> {
                             phase.reads.fetch_add(1, Relaxed);
                             phase.hits.fetch_add(u64::from(o.hit), Relaxed);
                             phase.wrong.fetch_add(u64::from(o.wrong), Relaxed);
+                            phase.stale.fetch_add(u64::from(o.stale), Relaxed);
                         }
                     }
                     Err(e) => {
@@ -829,6 +883,7 @@ struct Row {
     hit_rate: [Option<f64>; 3],
     decode_errors: u64,
     wrong: u64,
+    stale: u64,
     loads: u64,
     keys: u64,
     extra_keys: u64,
@@ -850,6 +905,7 @@ async fn run_strategy<S: Store + Clone>(
     backend.prefill(&sizes).await?;
     let run = Arc::new(Run {
         settings: settings.clone(),
+        no_deploy: strategy == Strategy::NoDeploy,
         backend,
         db: Db::new(sizes, settings.db_latency),
         phases: Default::default(),
@@ -869,7 +925,7 @@ async fn run_strategy<S: Store + Clone>(
     let marks = run.marks.lock().unwrap().clone();
     let (first, last) = (marks[0], marks[marks.len() - 1]);
     let mut hit_rate = [None; 3];
-    let (mut requests, mut wrong) = (0, 0);
+    let (mut requests, mut wrong, mut stale) = (0, 0, 0);
     for (rate, p) in hit_rate.iter_mut().zip(&run.phases) {
         let reads = p.reads.load(Relaxed);
         if reads > 0 {
@@ -877,6 +933,7 @@ async fn run_strategy<S: Store + Clone>(
         }
         requests += p.requests.load(Relaxed);
         wrong += p.wrong.load(Relaxed);
+        stale += p.stale.load(Relaxed);
     }
     let scan = scan_keys(&run.backend).await?;
     if settings.cleanup {
@@ -890,6 +947,7 @@ async fn run_strategy<S: Store + Clone>(
         hit_rate,
         decode_errors: last.decode_errors - first.decode_errors,
         wrong,
+        stale,
         loads: last.loads - first.loads,
         keys: scan.all.len() as u64,
         extra_keys: scan.all.len() as u64 - scan.distinct,
@@ -990,6 +1048,10 @@ async fn run_all<S: Store + Clone>(
     println!("hit rate: reads answered without a database load on their behalf; wrong values:");
     println!("values read that the database never held (checked against the revision they carry);");
     println!(
+        "stale reads: values of a revision older than one the database committed more than \
+         {RACE_WINDOW:?} before the read started;"
+    );
+    println!(
         "loader calls: database loads during the run; extra keys: keys left beyond one per record."
     );
     println!();
@@ -1041,6 +1103,7 @@ fn print_table(rows: &[Row]) {
         "after",
         "decode errors",
         "wrong values",
+        "stale reads",
         "loader calls",
         "extra keys",
     ];
@@ -1056,6 +1119,7 @@ fn print_table(rows: &[Row]) {
                 pct(r.hit_rate[2]),
                 r.decode_errors.to_string(),
                 r.wrong.to_string(),
+                r.stale.to_string(),
                 r.loads.to_string(),
                 format!("{} of {}", r.extra_keys, r.keys),
             ]

@@ -75,6 +75,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tracing::Instrument;
 
+use crate::breaker::{Admit, Breaker, BreakerConfig, BreakerOpen};
 use crate::codec::{Codec, CodecError, JsonCodec};
 use crate::envelope::{self, Expected, MacKey, Times};
 use crate::error::{CacheError, ConfigError, DecodeError};
@@ -142,6 +143,8 @@ pub struct CacheConfig {
     pub load_timeout: Duration,
     /// The registry of live versions ([`crate::live`]).
     pub live: LiveConfig,
+    /// The circuit breaker ([`crate::breaker`]).
+    pub breaker: BreakerConfig,
 }
 
 /// Configures a [`Cache`]: `Cache::builder(store).namespace("prod").build()`.
@@ -171,6 +174,7 @@ impl<S: Store> CacheBuilder<S, JsonCodec> {
                 delete_invalid: false,
                 load_timeout: Cache::<S>::DEFAULT_LOAD_TIMEOUT,
                 live: LiveConfig::default(),
+                breaker: BreakerConfig::default(),
             },
         }
     }
@@ -317,6 +321,25 @@ impl<S: Store, C: Codec> CacheBuilder<S, C> {
         self
     }
 
+    /// The circuit breaker (default: on, opening after 5 consecutive unavailable or timed-out
+    /// store calls for a 1 s cooldown; see [`crate::breaker`]). [`BreakerConfig::disabled`]
+    /// turns it off.
+    ///
+    /// ```
+    /// use cache_version_core::{BreakerConfig, Cache, MemoryStore};
+    /// use std::time::Duration;
+    ///
+    /// let cache = Cache::builder(MemoryStore::new())
+    ///     .namespace("prod")
+    ///     .circuit_breaker(BreakerConfig::default().with_failures(3).with_cooldown(Duration::from_millis(500)))
+    ///     .build()?;
+    /// # Ok::<(), cache_version_core::ConfigError>(())
+    /// ```
+    pub fn circuit_breaker(mut self, config: BreakerConfig) -> Self {
+        self.config.breaker = config;
+        self
+    }
+
     /// Checks the settings and builds the cache.
     pub fn build(self) -> Result<Cache<S, C>, ConfigError> {
         let mut config = self.config;
@@ -334,6 +357,9 @@ impl<S: Store, C: Codec> CacheBuilder<S, C> {
         }
         if config.live.heartbeat.is_zero() {
             return Err(ConfigError::ZeroLimit("heartbeat"));
+        }
+        if config.breaker.enabled && config.breaker.failures == 0 {
+            return Err(ConfigError::ZeroLimit("circuit breaker failure count"));
         }
         if config.default_ttl == Some(Duration::ZERO) {
             return Err(ConfigError::ZeroLimit("default TTL"));
@@ -353,6 +379,7 @@ impl<S: Store, C: Codec> CacheBuilder<S, C> {
                 store: self.store,
                 codec: self.codec,
                 live: Live::new(config.live.clone()),
+                breaker: Breaker::new(config.breaker.clone()),
                 config,
                 stats: Registry::default(),
                 flights: Flights::default(),
@@ -378,6 +405,8 @@ pub(crate) struct Shared<S, C> {
     flights: Flights,
     /// The live-version registry.
     pub(crate) live: Live,
+    /// The circuit breaker of every store call.
+    pub(crate) breaker: Breaker,
 }
 
 /// The registry's store calls, through the cache's timeout.
@@ -410,32 +439,43 @@ impl<S: Store, C: Codec> RecordStore for Shared<S, C> {
 }
 
 impl<S, C> Shared<S, C> {
-    /// Runs a multi-key store operation within the timeout, always with a timer of the
-    /// cache's own: a store's [`Store::call_bound`] covers single-key calls only, and a
-    /// batch's chunks may take longer than one call's bound together.
-    pub(crate) fn timed_batch<R, F>(&self, op: F) -> Timed<F>
+    /// Runs a multi-key store operation through the breaker within the timeout, always
+    /// with a timer of the cache's own: a store's [`Store::call_bound`] covers single-key
+    /// calls only, and a batch's chunks may take longer than one call's bound together.
+    pub(crate) fn timed_batch<R, F>(&self, op: F) -> Timed<'_, F>
     where
         F: Future<Output = Result<R, StoreError>>,
     {
         let timeout = self.config.timeout;
-        Timed::Bounded {
-            inner: tokio::time::timeout(timeout, op),
-            timeout,
+        Timed {
+            breaker: &self.breaker,
+            admit: None,
+            call: Call::Bounded {
+                inner: tokio::time::timeout(timeout, op),
+                timeout,
+            },
         }
     }
 
-    /// Runs a store operation within the timeout (see [`Cache::timed`]).
-    pub(crate) fn timed<R, F>(&self, op: F) -> Timed<F>
+    /// Runs a store operation through the breaker within the timeout (see
+    /// [`Cache::timed`]).
+    pub(crate) fn timed<R, F>(&self, op: F) -> Timed<'_, F>
     where
         F: Future<Output = Result<R, StoreError>>,
     {
-        if self.store_bounds_calls {
-            return Timed::ByStore { inner: op };
-        }
-        let timeout = self.config.timeout;
-        Timed::Bounded {
-            inner: tokio::time::timeout(timeout, op),
-            timeout,
+        let call = if self.store_bounds_calls {
+            Call::ByStore { inner: op }
+        } else {
+            let timeout = self.config.timeout;
+            Call::Bounded {
+                inner: tokio::time::timeout(timeout, op),
+                timeout,
+            }
+        };
+        Timed {
+            breaker: &self.breaker,
+            admit: None,
+            call,
         }
     }
 }
@@ -530,6 +570,12 @@ impl<S: Store, C: Codec> Cache<S, C> {
         &self.shared.config.namespace
     }
 
+    /// Whether the circuit breaker is open now: the store failed repeatedly and calls skip
+    /// it until a probe succeeds (see [`crate::breaker`]). For health checks and dashboards.
+    pub fn circuit_open(&self) -> bool {
+        self.shared.breaker.is_open()
+    }
+
     /// A snapshot of the counters of every (model, key version) with a handle.
     pub fn stats(&self) -> StatsSnapshot {
         self.shared.stats.snapshot()
@@ -567,7 +613,7 @@ impl<S: Store, C: Codec> Cache<S, C> {
     ///
     /// A store that bounds its own calls within the timeout ([`Store::call_bound`]) runs
     /// without a second timer around it.
-    pub(crate) fn timed<R, F>(&self, op: F) -> Timed<F>
+    pub(crate) fn timed<R, F>(&self, op: F) -> Timed<'_, F>
     where
         F: Future<Output = Result<R, StoreError>>,
     {
@@ -575,7 +621,7 @@ impl<S: Store, C: Codec> Cache<S, C> {
     }
 
     /// Runs a multi-key store operation within the timeout ([`Shared::timed_batch`]).
-    pub(crate) fn timed_batch<R, F>(&self, op: F) -> Timed<F>
+    pub(crate) fn timed_batch<R, F>(&self, op: F) -> Timed<'_, F>
     where
         F: Future<Output = Result<R, StoreError>>,
     {
@@ -1417,6 +1463,23 @@ where
         read: bool,
     ) -> Result<(), CacheError> {
         let counters = &self.inner.cfg.counters;
+        if BreakerOpen::is(&e) {
+            // Logged once when the breaker opened, not per call.
+            counters.record(Event::BreakerRejected);
+            return match self.inner.cache.shared.config.failure_mode {
+                FailureMode::Open => {
+                    if read {
+                        counters.record(Event::Miss);
+                    }
+                    Ok(())
+                }
+                FailureMode::Closed => Err(CacheError::Store {
+                    model: self.inner.cfg.name.clone(),
+                    key,
+                    source: e,
+                }),
+            };
+        }
         counters.record(Event::StoreError);
         let err = CacheError::Store {
             model: self.inner.cfg.name.clone(),
@@ -1545,12 +1608,16 @@ where
                 other: conflict.other,
             }),
             Err(e) => {
-                cfg.counters.record(Event::StoreError);
-                tracing::warn!(
-                    model = %cfg.name,
-                    error = %e,
-                    "live-version registry unreachable; this version's entries are not trusted until it is"
-                );
+                if BreakerOpen::is(&e) {
+                    cfg.counters.record(Event::BreakerRejected);
+                } else {
+                    cfg.counters.record(Event::StoreError);
+                    tracing::warn!(
+                        model = %cfg.name,
+                        error = %e,
+                        "live-version registry unreachable; this version's entries are not trusted until it is"
+                    );
+                }
                 Ok(Member::Unknown)
             }
         }
@@ -1630,12 +1697,14 @@ where
         if shared.live.config.enabled {
             if shared.live.view_is_stale(&cfg.live) {
                 if let Err(e) = shared.live.refresh(&**shared, &cfg.live).await {
-                    cfg.counters.record(Event::StoreError);
-                    tracing::warn!(
-                        model = %cfg.name,
-                        error = %e,
-                        "live-version registry unreachable; writing with the last view of it"
-                    );
+                    if !BreakerOpen::is(&e) {
+                        cfg.counters.record(Event::StoreError);
+                        tracing::warn!(
+                            model = %cfg.name,
+                            error = %e,
+                            "live-version registry unreachable; writing with the last view of it"
+                        );
+                    }
                 }
             }
             for hex in shared.live.others(&cfg.live, &cfg.hex) {
@@ -1731,9 +1800,20 @@ where
 }
 
 pin_project_lite::pin_project! {
-    /// A store call bounded by the cache's timeout, or by the store itself ([`Cache::timed`]).
-    #[project = TimedProj]
-    pub(crate) enum Timed<F> {
+    /// A store call through the circuit breaker, bounded by the cache's timeout or by the
+    /// store itself ([`Cache::timed`]). A call the open breaker refuses never polls the
+    /// store's future (so never touches the store).
+    pub(crate) struct Timed<'a, F> {
+        breaker: &'a Breaker,
+        admit: Option<Admit>,
+        #[pin]
+        call: Call<F>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = CallProj]
+    enum Call<F> {
         Bounded {
             #[pin]
             inner: tokio::time::Timeout<F>,
@@ -1746,7 +1826,7 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<R, F> Future for Timed<F>
+impl<R, F> Future for Timed<'_, F>
 where
     F: Future<Output = Result<R, StoreError>>,
 {
@@ -1756,13 +1836,25 @@ where
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Self::Output> {
-        match self.project() {
-            TimedProj::Bounded { inner, timeout } => inner.poll(cx).map(|r| match r {
-                Ok(r) => r,
-                Err(_) => Err(StoreError::Timeout(*timeout)),
-            }),
-            TimedProj::ByStore { inner } => inner.poll(cx),
+        let this = self.project();
+        let breaker = *this.breaker;
+        let admit = *this.admit.get_or_insert_with(|| breaker.admit());
+        if admit == Admit::Reject {
+            return std::task::Poll::Ready(Err(breaker.refusal()));
         }
+        let result = match this.call.project() {
+            CallProj::Bounded { inner, timeout } => match inner.poll(cx) {
+                std::task::Poll::Ready(Ok(r)) => r,
+                std::task::Poll::Ready(Err(_)) => Err(StoreError::Timeout(*timeout)),
+                std::task::Poll::Pending => return std::task::Poll::Pending,
+            },
+            CallProj::ByStore { inner } => match inner.poll(cx) {
+                std::task::Poll::Ready(r) => r,
+                std::task::Poll::Pending => return std::task::Poll::Pending,
+            },
+        };
+        breaker.record(admit, &result);
+        std::task::Poll::Ready(result)
     }
 }
 

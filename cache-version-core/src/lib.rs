@@ -70,6 +70,8 @@ pub use version::{ParseVersionError, ShortVersion, Version, TEMPLATE_PREFIX};
 // - [`envelope`]: the 20-byte header checked before decoding.
 // - [`Store`], [`MemoryStore`]: byte storage; [`Cache`], [`ModelHandle`]: the typed cache.
 #[cfg(feature = "cache")]
+pub mod breaker;
+#[cfg(feature = "cache")]
 mod cache;
 #[cfg(feature = "cache")]
 pub mod codec;
@@ -97,6 +99,8 @@ pub mod store;
 mod test_recorder;
 #[cfg(feature = "cache")]
 mod value;
+#[cfg(feature = "cache")]
+pub use breaker::BreakerConfig;
 #[cfg(feature = "cache")]
 pub use cache::{Cache, CacheBuilder, CacheConfig, FailureMode, ModelHandle};
 #[cfg(feature = "msgpack")]

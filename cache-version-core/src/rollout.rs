@@ -382,14 +382,18 @@ where
                 Ok(Some(found)) => found,
                 Ok(None) => continue,
                 Err(e) => {
-                    cfg.counters.record(Event::StoreError);
-                    tracing::warn!(
-                        model = %cfg.name,
-                        version = %v.hex_str(),
-                        key = %display_key(logical),
-                        error = %e,
-                        "fallback read of an older version failed; treated as a miss"
-                    );
+                    if crate::breaker::BreakerOpen::is(&e) {
+                        cfg.counters.record(Event::BreakerRejected);
+                    } else {
+                        cfg.counters.record(Event::StoreError);
+                        tracing::warn!(
+                            model = %cfg.name,
+                            version = %v.hex_str(),
+                            key = %display_key(logical),
+                            error = %e,
+                            "fallback read of an older version failed; treated as a miss"
+                        );
+                    }
                     return None;
                 }
             };

@@ -12,6 +12,7 @@
 //! | `cache_version_fallback_hit` | a read missed this version's key and was served from an older version registered with `migrate_from` (counted instead of a hit or a miss) |
 //! | `cache_version_fallback_read` | a newer version's fallback read found and decoded an entry of this (older) version |
 //! | `cache_version_untrusted` | an entry of a young version written before every other build could know it, read as absent (see [`crate::live`]) |
+//! | `cache_version_breaker_rejected` | a store call the open circuit breaker refused (see [`crate::breaker`]) |
 //! | `cache_version_load_timeout` | a `get_or_load` gave up on a load after the load timeout (its own loader's, or the one it waited on) |
 //!
 //! So for one version, `hit + miss + fallback_hit` are the reads of handles of that version,
@@ -105,6 +106,8 @@ events! {
     /// known this version (so its writes may not have reached them), or read while this
     /// build could not confirm it is known (see `crate::live`). Read as absent.
     Untrusted => untrusted, "cache_version_untrusted";
+    /// Store calls the open circuit breaker refused (no store call was made).
+    BreakerRejected => breaker_rejected, "cache_version_breaker_rejected";
 }
 
 impl Stats {

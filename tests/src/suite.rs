@@ -23,9 +23,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use cache_version_core::envelope::{self, EnvelopeError};
 use cache_version_core::key::{NameKind, ParsedKey};
 use cache_version_core::{
-    Body, Cache, CacheBuilder, CacheError, CacheVersion, ConfigError, DecodeError, FailureMode,
-    Field, LoadError, MsgPackCodec, NameError, Named, ScanCursor, ScanPage, SetEntry, Shape, Store,
-    StoreError, Ty, ValueAndTtl,
+    Body, BreakerConfig, Cache, CacheBuilder, CacheError, CacheVersion, ConfigError, DecodeError,
+    FailureMode, Field, LoadError, MsgPackCodec, NameError, Named, ScanCursor, ScanPage, SetEntry,
+    Shape, Store, StoreError, Ty, ValueAndTtl,
 };
 use serde::{Deserialize, Serialize};
 
@@ -152,11 +152,16 @@ pub fn unique_ns(tag: &str) -> String {
     )
 }
 
-/// A builder with a fresh namespace and no jitter (cases that test jitter turn it on).
+/// The circuit breaker's cooldown in the suite's caches.
+pub const BREAKER_COOLDOWN: Duration = Duration::from_millis(200);
+
+/// A builder with a fresh namespace and no jitter (cases that test jitter turn it on), and
+/// a short breaker cooldown (cases that take the store down wait it out).
 pub fn builder<S: Store>(store: S, tag: &str) -> CacheBuilder<S> {
     Cache::builder(store)
         .namespace(unique_ns(tag))
         .ttl_jitter(0.0)
+        .circuit_breaker(BreakerConfig::default().with_cooldown(BREAKER_COOLDOWN))
 }
 
 fn cache<S: Store>(store: S, tag: &str) -> Cache<S> {
@@ -986,7 +991,9 @@ pub async fn fail_open_vs_fail_closed<S: Store + Clone>(store: S) {
         "the loader serves while the store is down"
     );
     let s = uo.stats();
-    assert_eq!(s.store_error, 9, "{s:?}");
+    // The first five failures open the circuit breaker; the later calls skip the store.
+    assert_eq!(s.store_error, 5, "{s:?}");
+    assert_eq!(s.store_error + s.breaker_rejected, 9, "{s:?}");
     assert_eq!(s.miss, 4);
     assert_eq!(s.load, 1);
 
@@ -1018,11 +1025,13 @@ pub async fn fail_open_vs_fail_closed<S: Store + Clone>(store: S) {
         "1",
     );
     let s = uc.stats();
-    assert_eq!(s.store_error, 7);
+    assert_eq!(s.store_error + s.breaker_rejected, 7, "{s:?}");
     assert_eq!((s.miss, s.load), (0, 0));
 
-    // Back up: both work again, and nothing was lost that was not deleted.
+    // Back up: both work again once their breakers' probes succeed (after the cooldown),
+    // and nothing was lost that was not deleted.
     faulty.set_failing(false);
+    tokio::time::sleep(BREAKER_COOLDOWN + Duration::from_millis(50)).await;
     assert_eq!(uc.get("1").await.unwrap(), Some(user(1)));
     assert_eq!(uo.get("1").await.unwrap(), Some(user(1)));
 }

@@ -104,6 +104,21 @@ async fn lazy_standalone_starts_without_redis_and_uses_it_once_up() {
     );
     store.set(b"k", b"v", None).await.unwrap();
     assert_eq!(store.get(b"k").await.unwrap(), Some(b"v".to_vec()));
+    // The cache's circuit breaker (opened while Redis was down) lets a probe through within
+    // its cooldown (1 s), then the cache uses Redis again.
+    let back = Instant::now();
+    while users.cache().circuit_open() {
+        assert!(
+            back.elapsed() < Duration::from_secs(3),
+            "the breaker never closed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let _ = users.get("probe").await;
+    }
+    println!(
+        "lazy: cache back on Redis {:?} after the store connected",
+        back.elapsed()
+    );
     for id in 0..20 {
         users.set(id.to_string(), &user(id)).await.unwrap();
         assert_eq!(users.get(id.to_string()).await.unwrap(), Some(user(id)));

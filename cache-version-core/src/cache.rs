@@ -79,7 +79,8 @@ use crate::breaker::{Admit, Breaker, BreakerConfig, BreakerOpen};
 use crate::codec::{Codec, CodecError, JsonCodec};
 use crate::envelope::{self, Expected, MacKey, Times};
 use crate::error::{CacheError, ConfigError, DecodeError};
-use crate::flight::{Flights, Joined, Outcome};
+use crate::failsafe::{FailSafe, Throttles};
+use crate::flight::{Flights, Joined, Leader, Outcome};
 use crate::key::{
     display_key, validate_name, KeyPrefix, KeyVersion, NameError, NameKind, ValueFormat,
 };
@@ -145,6 +146,17 @@ pub struct CacheConfig {
     pub live: LiveConfig,
     /// The circuit breaker ([`crate::breaker`]).
     pub breaker: BreakerConfig,
+    /// Fail-safe: keep entries past their logical expiry and serve them when loading fails
+    /// ([`crate::failsafe`]); `None`: off.
+    pub fail_safe: Option<FailSafe>,
+    /// With fail-safe and a stale value, the longest a loader runs before the stale value is
+    /// served instead; `None`: only the load timeout.
+    pub soft_timeout: Option<Duration>,
+    /// Eager refresh: the fraction of its logical life after which a hit through
+    /// `get_or_refresh` reloads the entry in the background; `None`: off.
+    pub eager_refresh: Option<f64>,
+    /// Whether `get_or_load` returns the loaded value before its write-back lands.
+    pub background_write_back: bool,
 }
 
 /// Configures a [`Cache`]: `Cache::builder(store).namespace("prod").build()`.
@@ -175,6 +187,10 @@ impl<S: Store> CacheBuilder<S, JsonCodec> {
                 load_timeout: Cache::<S>::DEFAULT_LOAD_TIMEOUT,
                 live: LiveConfig::default(),
                 breaker: BreakerConfig::default(),
+                fail_safe: None,
+                soft_timeout: None,
+                eager_refresh: None,
+                background_write_back: false,
             },
         }
     }
@@ -340,6 +356,56 @@ impl<S: Store, C: Codec> CacheBuilder<S, C> {
         self
     }
 
+    /// Fail-safe for every model of this cache (default off; see [`crate::failsafe`]):
+    /// entries stay in the store `max_stale` past their logical expiry, and when a loader
+    /// fails or runs past the soft timeout, `get_or_load` serves the stale value instead of
+    /// an error, then does not call that key's loader again for the throttle (30 s).
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, FailSafe, MemoryStore};
+    /// use std::time::Duration;
+    ///
+    /// let cache = Cache::builder(MemoryStore::new())
+    ///     .namespace("prod")
+    ///     .fail_safe(FailSafe::new(Duration::from_secs(24 * 3600)))
+    ///     .soft_timeout(Duration::from_millis(300))
+    ///     .build()?;
+    /// # Ok::<(), cache_version_core::ConfigError>(())
+    /// ```
+    pub fn fail_safe(mut self, fail_safe: FailSafe) -> Self {
+        self.config.fail_safe = Some(fail_safe);
+        self
+    }
+
+    /// With fail-safe on and a stale value at hand, the longest a loader may run before the
+    /// stale value is served (the loader is then dropped, so cancelled). Default: none (only
+    /// the load timeout).
+    pub fn soft_timeout(mut self, timeout: Duration) -> Self {
+        self.config.soft_timeout = Some(timeout);
+        self
+    }
+
+    /// Eager refresh (default off; see [`crate::failsafe`]): a hit through
+    /// [`ModelHandle::get_or_refresh`] on an entry past `fraction` (in `0.0..1.0`, for
+    /// example 0.8) of its logical life is returned at once and reloaded in the background.
+    pub fn eager_refresh(mut self, fraction: f64) -> Self {
+        self.config.eager_refresh = Some(fraction);
+        self
+    }
+
+    /// Whether `get_or_load` returns the loaded value without waiting for its write to the
+    /// store (default `false`). On, the write runs as bounded background work (at most 256
+    /// at once per cache; beyond that a write-back is dropped and counted
+    /// `write_back_dropped`), a write or delete of the key meanwhile cancels it, and reads
+    /// of this cache see the pending value. Off (the default), every cache sees the value in
+    /// the store once `get_or_load` returns, which is what code that inspects the store (or
+    /// another process that reads right after) expects; the cost is one store round trip
+    /// on a miss, next to the database's load.
+    pub fn background_write_back(mut self, on: bool) -> Self {
+        self.config.background_write_back = on;
+        self
+    }
+
     /// Checks the settings and builds the cache.
     pub fn build(self) -> Result<Cache<S, C>, ConfigError> {
         let mut config = self.config;
@@ -357,6 +423,11 @@ impl<S: Store, C: Codec> CacheBuilder<S, C> {
         }
         if config.live.heartbeat.is_zero() {
             return Err(ConfigError::ZeroLimit("heartbeat"));
+        }
+        if let Some(f) = config.eager_refresh {
+            if !(f > 0.0 && f < 1.0) {
+                return Err(ConfigError::EagerRefresh(f));
+            }
         }
         if config.breaker.enabled && config.breaker.failures == 0 {
             return Err(ConfigError::ZeroLimit("circuit breaker failure count"));
@@ -382,7 +453,9 @@ impl<S: Store, C: Codec> CacheBuilder<S, C> {
                 breaker: Breaker::new(config.breaker.clone()),
                 config,
                 stats: Registry::default(),
-                flights: Flights::default(),
+                flights: Arc::default(),
+                throttles: Throttles::default(),
+                write_backs: Arc::new(tokio::sync::Semaphore::new(WRITE_BACKS)),
             }),
         })
     }
@@ -402,12 +475,19 @@ pub(crate) struct Shared<S, C> {
     pub(crate) store_bounds_calls: bool,
     pub(crate) stats: Registry,
     /// In-flight loads of `get_or_load`.
-    flights: Flights,
+    flights: Arc<Flights>,
+    /// Keys whose loader failed recently (fail-safe).
+    throttles: Throttles,
+    /// Permits for background work (write-backs, eager refreshes).
+    write_backs: Arc<tokio::sync::Semaphore>,
     /// The live-version registry.
     pub(crate) live: Live,
     /// The circuit breaker of every store call.
     pub(crate) breaker: Breaker,
 }
+
+/// The most background write-backs and refreshes in flight per cache.
+const WRITE_BACKS: usize = 256;
 
 /// The registry's store calls, through the cache's timeout.
 impl<S: Store, C: Codec> RecordStore for Shared<S, C> {
@@ -570,6 +650,15 @@ impl<S: Store, C: Codec> Cache<S, C> {
         &self.shared.config.namespace
     }
 
+    /// Waits until every background write-back and eager refresh this cache started has
+    /// finished (for tests, and for a graceful shutdown).
+    pub async fn flush_background(&self) {
+        let n = u32::try_from(WRITE_BACKS).unwrap_or(u32::MAX);
+        if let Ok(all) = self.shared.write_backs.acquire_many(n).await {
+            drop(all);
+        }
+    }
+
     /// Whether the circuit breaker is open now: the store failed repeatedly and calls skip
     /// it until a probe succeeds (see [`crate::breaker`]). For health checks and dashboards.
     pub fn circuit_open(&self) -> bool {
@@ -674,6 +763,8 @@ pub(crate) struct ModelConfig {
     pub(crate) live: Arc<ModelLive>,
     pub(crate) spec: ValueSpec,
     pub(crate) default_ttl: Option<Duration>,
+    pub(crate) fail_safe: Option<FailSafe>,
+    pub(crate) eager_refresh: Option<f64>,
     pub(crate) counters: Arc<Counters>,
     /// The size of a recent encoded value (capped), to allocate an encode buffer once.
     pub(crate) size_hint: Arc<std::sync::atomic::AtomicUsize>,
@@ -702,6 +793,8 @@ impl ModelConfig {
             prefix,
             spec: cache.value_spec(&key_version),
             default_ttl: cache.shared.config.default_ttl,
+            fail_safe: cache.shared.config.fail_safe,
+            eager_refresh: cache.shared.config.eager_refresh,
             size_hint: Arc::default(),
         })
     }
@@ -812,14 +905,15 @@ enum Member<'a> {
 
 /// What a read found.
 enum Read<T> {
-    Hit(T),
+    /// A value and its times (`None` for raw payloads); not counted yet.
+    Hit(T, Option<Times>),
+    /// A value past its logical expiry that fail-safe may still serve (counted as a miss).
+    Stale(T),
     /// The key holds no value; not counted yet (`resolve_absent` decides whether an older
     /// version serves it or it is a miss).
     Absent,
     /// A miss; `unavailable` when the store failed (fail-open).
-    Miss {
-        unavailable: bool,
-    },
+    Miss { unavailable: bool },
 }
 
 impl<T, S, C> ModelHandle<T, S, C>
@@ -954,8 +1048,8 @@ where
         let full = self.full_key(logical)?;
         traced!(self.span("get"), async {
             Ok(match self.read(logical, &full).await? {
-                Read::Hit(v) => Some(v),
-                Read::Miss { .. } | Read::Absent => None,
+                Read::Hit(v, _) => Some(v),
+                Read::Stale(_) | Read::Miss { .. } | Read::Absent => None,
             })
         })
     }
@@ -993,6 +1087,7 @@ where
     pub async fn delete(&self, key: impl AsRef<[u8]>) -> Result<bool, CacheError> {
         let logical = key.as_ref();
         let full = self.full_key(logical)?;
+        self.overtake(&full);
         traced!(self.span("delete"), async {
             self.joined().await?;
             let mut keys = vec![full];
@@ -1056,15 +1151,15 @@ where
                     }
                 };
                 out.push(match read {
-                    Read::Hit(v) => {
+                    Read::Hit(v, _) => {
                         hits += 1;
                         Some(v)
                     }
-                    Read::Absent => match self.resolve_absent(k.as_ref()).await {
-                        Read::Hit(v) => Some(v),
+                    Read::Absent => match self.resolve_absent(k.as_ref(), f).await {
+                        Read::Hit(v, _) => Some(v),
                         _ => None,
                     },
-                    Read::Miss { .. } => None,
+                    Read::Stale(_) | Read::Miss { .. } => None,
                 });
             }
             self.inner.cfg.counters.record_n(Event::Hit, hits);
@@ -1090,10 +1185,13 @@ where
             let logical = k.as_ref();
             let ttl = ttl.map(|t| self.inner.cache.jittered(t));
             let times = Times::at(now, ttl);
+            let physical = FailSafe::physical(self.inner.cfg.fail_safe.as_ref(), ttl);
+            let key = self.full_key(logical)?;
+            self.overtake(&key);
             batch.push(SetEntry {
-                key: self.full_key(logical)?,
+                key,
                 value: self.encode_checked(logical, v.borrow(), times)?,
-                ttl,
+                ttl: physical,
             });
             logicals.push(logical.to_vec());
             if let Some(versions) = dual {
@@ -1101,7 +1199,7 @@ where
                     self,
                     logical,
                     v.borrow(),
-                    ttl,
+                    FailSafe::physical(self.inner.cfg.fail_safe.as_ref(), ttl),
                     times,
                     &mut batch,
                     &mut stale,
@@ -1140,6 +1238,9 @@ where
             .collect::<Result<_, _>>()?;
         if full.is_empty() {
             return Ok(0);
+        }
+        for key in &full {
+            self.overtake(key);
         }
         let cache = &self.inner.cache;
         traced!(self.span("delete_many"), async {
@@ -1209,55 +1310,209 @@ where
         let logical = key.as_ref();
         let full = self.full_key(logical)?;
         traced!(self.span("get_or_load"), async {
-            let deadline =
-                tokio::time::Instant::now() + self.inner.cache.shared.config.load_timeout;
-            let unavailable = match self.read(logical, &full).await? {
-                Read::Hit(v) => return Ok(v),
-                Read::Miss { unavailable } => unavailable,
-                Read::Absent => false,
+            let (stale, unavailable) = match self.read(logical, &full).await? {
+                Read::Hit(v, _) => return Ok(v),
+                Read::Stale(v) => (Some(v), false),
+                Read::Miss { unavailable } => (None, unavailable),
+                Read::Absent => (None, false),
             };
-            let flights = &self.inner.cache.shared.flights;
-            let mut loader = Some(loader);
-            let mut joined = flights.join::<T, R::Error>(&full);
-            loop {
-                match joined {
-                    Joined::Reentrant => {
-                        return Err(CacheError::Reentrant {
-                            model: self.inner.cfg.name.clone(),
-                            key: display_key(logical),
+            self.obtain(logical, &full, loader, stale, !unavailable)
+                .await
+        })
+    }
+
+    /// [`ModelHandle::get_or_load`] for a loader that can run on its own (`Send + 'static`),
+    /// which buys eager refresh ([`CacheBuilder::eager_refresh`]): a hit on an entry past
+    /// the configured fraction of its logical life is returned at once, and the loader runs
+    /// in the background (once per key at a time in this cache) to replace it, so a hot key
+    /// never goes cold. Everything else is as in `get_or_load`.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// use std::time::Duration;
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new())
+    ///     .namespace("prod")
+    ///     .eager_refresh(0.8)
+    ///     .build()?;
+    /// let users = cache.model::<User>();
+    /// let db_id = 7;
+    /// let user = users.get_or_refresh("7", move || async move { User { id: db_id } }).await?;
+    /// assert_eq!(user, User { id: 7 });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn get_or_refresh<F, Fut, R>(
+        &self,
+        key: impl AsRef<[u8]>,
+        loader: F,
+    ) -> Result<T, LoadError<R::Error>>
+    where
+        T: Clone + Send + Sync + 'static,
+        S: Clone,
+        C: Clone,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: LoadOutput<T> + Send + 'static,
+        R::Error: Send + Sync + 'static,
+    {
+        let logical = key.as_ref();
+        let full = self.full_key(logical)?;
+        traced!(self.span("get_or_refresh"), async {
+            let (stale, unavailable) = match self.read(logical, &full).await? {
+                Read::Hit(v, times) => {
+                    let due = match (self.inner.cfg.eager_refresh, times) {
+                        (Some(f), Some(t)) => t
+                            .age_fraction_at(envelope::now_ms())
+                            .is_some_and(|age| age >= f),
+                        _ => false,
+                    };
+                    if due {
+                        self.refresh_in_background(logical, &full, loader);
+                    }
+                    return Ok(v);
+                }
+                Read::Stale(v) => (Some(v), false),
+                Read::Miss { unavailable } => (None, unavailable),
+                Read::Absent => (None, false),
+            };
+            self.obtain(logical, &full, loader, stale, !unavailable)
+                .await
+        })
+    }
+
+    /// Starts a load of `full` in the background, unless one runs already (or too much
+    /// background work does).
+    fn refresh_in_background<F, Fut, R>(&self, logical: &[u8], full: &[u8], loader: F)
+    where
+        T: Clone + Send + Sync + 'static,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: LoadOutput<T> + Send + 'static,
+        R::Error: Send + Sync + 'static,
+    {
+        let shared = &self.inner.cache.shared;
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let Joined::Lead(leader) = shared.flights.join::<T, R::Error>(full) else {
+            return; // loading already, or called from inside this key's loader
+        };
+        let Ok(permit) = shared.write_backs.clone().try_acquire_owned() else {
+            self.inner.cfg.counters.record(Event::WriteBackDropped);
+            return;
+        };
+        self.inner.cfg.counters.record(Event::Refresh);
+        let handle = self.clone();
+        let (logical, full) = (logical.to_vec(), full.to_vec());
+        let deadline = tokio::time::Instant::now() + shared.config.load_timeout;
+        rt.spawn(async move {
+            let _ = handle
+                .lead(&logical, &full, leader, loader, false, deadline, None)
+                .await;
+            drop(permit);
+        });
+    }
+
+    /// The load part of `get_or_load`: join the key's flight or lead it, within the load
+    /// timeout; with fail-safe, a `stale` value stands in for a failed or slow load.
+    async fn obtain<F, Fut, R>(
+        &self,
+        logical: &[u8],
+        full: &[u8],
+        loader: F,
+        stale: Option<T>,
+        recheck: bool,
+    ) -> Result<T, LoadError<R::Error>>
+    where
+        T: Clone + Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = R>,
+        R: LoadOutput<T>,
+        R::Error: Send + Sync + 'static,
+    {
+        let shared = &self.inner.cache.shared;
+        if let Some(v) = &stale {
+            // A recent load of this key failed: serve the stale value, no load.
+            if shared.throttles.active(full) {
+                self.inner.cfg.counters.record(Event::StaleHit);
+                return Ok(v.clone());
+            }
+        }
+        let deadline = tokio::time::Instant::now() + shared.config.load_timeout;
+        let flights = &shared.flights;
+        let mut loader = Some(loader);
+        let mut stale = stale;
+        let mut joined = flights.join::<T, R::Error>(full);
+        loop {
+            match joined {
+                Joined::Reentrant => {
+                    return Err(CacheError::Reentrant {
+                        model: self.inner.cfg.name.clone(),
+                        key: display_key(logical),
+                    }
+                    .into())
+                }
+                Joined::Lead(leader) => {
+                    let loader = loader.take().expect("a caller leads at most once");
+                    return self
+                        .lead(
+                            logical,
+                            full,
+                            leader,
+                            loader,
+                            recheck,
+                            deadline,
+                            stale.take(),
+                        )
+                        .await;
+                }
+                Joined::Wait(mut waiter) => {
+                    match tokio::time::timeout_at(deadline, waiter.outcome()).await {
+                        Ok(Outcome::Value(v)) => return Ok(v),
+                        Ok(Outcome::Failed(error)) => {
+                            return Err(LoadError::Loader {
+                                model: self.inner.cfg.name.clone(),
+                                key: display_key(logical),
+                                error,
+                            })
                         }
-                        .into())
-                    }
-                    Joined::Lead(leader) => {
-                        let loader = loader.take().expect("a caller leads at most once");
-                        return self
-                            .lead(logical, &full, leader, loader, !unavailable, deadline)
-                            .await;
-                    }
-                    Joined::Wait(mut waiter) => {
-                        match tokio::time::timeout_at(deadline, waiter.outcome()).await {
-                            Ok(Outcome::Value(v)) => return Ok(v),
-                            Ok(Outcome::Failed(error)) => {
-                                return Err(LoadError::Loader {
-                                    model: self.inner.cfg.name.clone(),
-                                    key: display_key(logical),
-                                    error,
-                                })
+                        // The leader was cancelled or gave up: join again (the first to get
+                        // there leads).
+                        Ok(Outcome::Expired) => joined = flights.join(full),
+                        // The leader did not answer within our whole load timeout (not even
+                        // with its own): retire its flight so the next caller loads.
+                        Err(_) => {
+                            flights.abandon(full, &waiter);
+                            if let (Some(v), true) = (stale, self.inner.cfg.fail_safe.is_some()) {
+                                self.inner.cfg.counters.record(Event::StaleHit);
+                                return Ok(v);
                             }
-                            // The leader was cancelled or gave up: join again (the first to
-                            // get there leads).
-                            Ok(Outcome::Expired) => joined = flights.join(&full),
-                            // The leader did not answer within our whole load timeout (not
-                            // even with its own): retire its flight so the next caller loads.
-                            Err(_) => {
-                                flights.abandon(&full, &waiter);
-                                return Err(self.load_timeout(logical).into());
-                            }
+                            return Err(self.load_timeout(logical).into());
                         }
                     }
                 }
             }
-        })
+        }
+    }
+
+    /// A handle with fail-safe set for this model (`None`: off), instead of the cache's
+    /// setting (see [`CacheBuilder::fail_safe`]). Shares counters and loads with this one.
+    pub fn with_fail_safe(&self, fail_safe: Option<FailSafe>) -> Self {
+        let mut cfg = self.inner.cfg.clone();
+        cfg.fail_safe = fail_safe;
+        self.derive(cfg, self.inner.versions.clone())
+    }
+
+    /// A handle with eager refresh at `fraction` of an entry's logical life (`None`: off),
+    /// instead of the cache's setting (see [`CacheBuilder::eager_refresh`]). A fraction
+    /// outside `0.0..1.0` turns it off.
+    pub fn with_eager_refresh(&self, fraction: Option<f64>) -> Self {
+        let mut cfg = self.inner.cfg.clone();
+        cfg.eager_refresh = fraction.filter(|f| *f > 0.0 && *f < 1.0);
+        self.derive(cfg, self.inner.versions.clone())
     }
 
     fn span(&self, op: &'static str) -> tracing::Span {
@@ -1336,8 +1591,8 @@ where
                 .finish_read(logical, full, v.as_deref(), envelope::now_ms(), member)
                 .await?
             {
-                Read::Absent => Ok(self.resolve_absent(logical).await),
-                read @ Read::Hit(_) => {
+                Read::Absent => Ok(self.resolve_absent(logical, full).await),
+                read @ Read::Hit(..) => {
                     self.inner.cfg.counters.record(Event::Hit);
                     Ok(read)
                 }
@@ -1351,12 +1606,19 @@ where
 
     /// Resolves an absent value: served from an older version when migrations are registered
     /// (counted there as a fallback hit), else counted as a miss. Never returns `Absent`.
-    async fn resolve_absent(&self, logical: &[u8]) -> Read<T> {
+    async fn resolve_absent(&self, logical: &[u8], full: &[u8]) -> Read<T> {
         if let Some(versions) = self.inner.versions.as_deref() {
             if versions.falls_back() {
                 if let Some(v) = versions.fallback(self, logical).await {
-                    return Read::Hit(v);
+                    return Read::Hit(v, None);
                 }
+            }
+        }
+        // A value this cache loaded whose write-back is still under way.
+        if self.inner.cache.shared.config.background_write_back {
+            if let Some(v) = self.inner.cache.shared.flights.published::<T>(full) {
+                self.inner.cfg.counters.record(Event::Hit);
+                return Read::Hit(v, None);
             }
         }
         self.inner.cfg.counters.record(Event::Miss);
@@ -1390,18 +1652,27 @@ where
             return Ok(Read::Absent);
         };
         match self.read_bytes(bytes) {
-            Ok(d) if d.expired_at(now_ms) => {
-                self.inner.cfg.counters.record(Event::Miss);
-                Ok(Read::Miss { unavailable: false })
-            }
             // A young version's entry another build may not have invalidated: absent (an
             // older version, or the loader, serves the key instead).
             Ok(d) if !self.trusts(d.times, member, now_ms) => {
                 self.inner.cfg.counters.record(Event::Untrusted);
                 Ok(Read::Absent)
             }
+            // Past its logical expiry: a miss, which fail-safe may still serve.
+            Ok(d) if d.expired_at(now_ms) => {
+                self.inner.cfg.counters.record(Event::Miss);
+                let servable = match (&self.inner.cfg.fail_safe, &d.times) {
+                    (Some(fs), Some(t)) => fs.servable(t, now_ms),
+                    _ => false,
+                };
+                Ok(if servable {
+                    Read::Stale(d.value)
+                } else {
+                    Read::Miss { unavailable: false }
+                })
+            }
             // Counted by the caller (a batch counts its hits at once).
-            Ok(d) => Ok(Read::Hit(d.value)),
+            Ok(d) => Ok(Read::Hit(d.value, d.times)),
             Err(e) => Box::pin(self.unreadable(logical, full, e)).await,
         }
     }
@@ -1521,17 +1792,35 @@ where
         value: &T,
         ttl: Option<Duration>,
     ) -> Result<(), CacheError> {
+        self.write_inner(logical, value, ttl, true).await
+    }
+
+    /// Writes a value with logical TTL `ttl` (jittered; the store's TTL adds fail-safe's
+    /// `max_stale`), reaching every live version. A caller's write (`overtakes`) cancels the
+    /// background write-back of a load of the key under way and ends its fail-safe throttle;
+    /// a load's own write-back does neither.
+    async fn write_inner(
+        &self,
+        logical: &[u8],
+        value: &T,
+        ttl: Option<Duration>,
+        overtakes: bool,
+    ) -> Result<(), CacheError> {
         let full = self.full_key(logical)?;
         let cache = &self.inner.cache;
         let ttl = ttl.map(|t| cache.jittered(t));
         let times = Times::now(ttl);
         let bytes = self.encode_checked(logical, value, times)?;
+        let physical = FailSafe::physical(self.inner.cfg.fail_safe.as_ref(), ttl);
+        if overtakes {
+            self.overtake(&full);
+        }
         traced!(self.span("set"), async {
             self.joined().await?;
             let mut sets = vec![SetEntry {
                 key: full,
                 value: bytes,
-                ttl,
+                ttl: physical,
             }];
             let mut deletes = Vec::new();
             if let Some(versions) = self.dual_writes() {
@@ -1539,7 +1828,7 @@ where
                     self,
                     logical,
                     value,
-                    ttl,
+                    physical,
                     times,
                     &mut sets,
                     &mut deletes,
@@ -1552,6 +1841,14 @@ where
                 Err(e) => self.store_failed(logical, e, false),
             }
         })
+    }
+
+    /// A write or delete of `full` by a caller: a load of it under way must not write its
+    /// (older) value back, and a fail-safe throttle of it ends.
+    fn overtake(&self, full: &[u8]) {
+        let shared = &self.inner.cache.shared;
+        shared.flights.invalidate(full);
+        shared.throttles.end(full);
     }
 
     /// Writes `sets` and deletes `deletes` in one store call: a plain `set` in the steady
@@ -1738,26 +2035,29 @@ where
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn lead<E, Fut, R>(
         &self,
         logical: &[u8],
         full: &[u8],
-        leader: crate::flight::Leader<'_, T, E>,
+        leader: Leader<T, E>,
         loader: impl FnOnce() -> Fut,
         recheck: bool,
         deadline: tokio::time::Instant,
+        stale: Option<T>,
     ) -> Result<T, LoadError<E>>
     where
         T: Clone + Send + Sync + 'static,
+        E: Send + Sync + 'static,
         Fut: Future<Output = R>,
         R: LoadOutput<T, Error = E>,
     {
+        let shared = &self.inner.cache.shared;
         // A load that finished between our miss and our registration has written the value.
         if recheck {
-            let cache = &self.inner.cache;
-            if let Ok(Some(bytes)) = cache.timed(cache.shared.store.get(full)).await {
+            if let Ok(Some(bytes)) = shared.timed(shared.store.get(full)).await {
                 let member = self.joined().await.unwrap_or(Member::Unknown);
-                if let Ok(Read::Hit(v)) = self
+                if let Ok(Read::Hit(v, _)) = self
                     .finish_read(logical, full, Some(&bytes), envelope::now_ms(), member)
                     .await
                 {
@@ -1768,34 +2068,105 @@ where
             }
         }
         self.inner.cfg.counters.record(Event::Load);
-        let loaded = match tokio::time::timeout_at(deadline, leader.run(loader())).await {
+        // With a stale value to fall back on, the soft timeout applies.
+        let fail_safe = self.inner.cfg.fail_safe.filter(|_| stale.is_some());
+        let until = match (fail_safe, shared.config.soft_timeout) {
+            (Some(_), Some(soft)) => deadline.min(tokio::time::Instant::now() + soft),
+            _ => deadline,
+        };
+        let loaded = match tokio::time::timeout_at(until, leader.run(loader())).await {
             Ok(out) => out.into_loaded(),
-            Err(_) => {
-                leader.finish(Outcome::Expired);
-                return Err(self.load_timeout(logical).into());
-            }
+            Err(_) => match (fail_safe, stale) {
+                (Some(fs), Some(v)) => return Ok(self.serve_stale(full, leader, fs, v)),
+                _ => {
+                    leader.finish(Outcome::Expired);
+                    return Err(self.load_timeout(logical).into());
+                }
+            },
         };
         match loaded {
             Ok(Loaded { value, cache, ttl }) => {
-                if cache {
-                    let ttl = ttl.unwrap_or(self.inner.cfg.default_ttl);
+                shared.throttles.end(full);
+                if !cache {
+                    leader.finish(Outcome::Value(value.clone()));
+                    return Ok(value);
+                }
+                let ttl = ttl.unwrap_or(self.inner.cfg.default_ttl);
+                if shared.config.background_write_back {
+                    self.write_back_in_background(logical, leader, value.clone(), ttl);
+                } else {
                     if let Err(e) = self.write(logical, &value, ttl).await {
                         tracing::warn!(error = %e, "could not cache the loaded value");
                     }
+                    leader.finish(Outcome::Value(value.clone()));
                 }
-                leader.finish(Outcome::Value(value.clone()));
                 Ok(value)
             }
-            Err(e) => {
-                let error = Arc::new(e);
-                leader.finish(Outcome::Failed(error.clone()));
-                Err(LoadError::Loader {
-                    model: self.inner.cfg.name.clone(),
-                    key: display_key(logical),
-                    error,
-                })
-            }
+            Err(e) => match (fail_safe, stale) {
+                (Some(fs), Some(v)) => Ok(self.serve_stale(full, leader, fs, v)),
+                _ => {
+                    let error = Arc::new(e);
+                    leader.finish(Outcome::Failed(error.clone()));
+                    Err(LoadError::Loader {
+                        model: self.inner.cfg.name.clone(),
+                        key: display_key(logical),
+                        error,
+                    })
+                }
+            },
         }
+    }
+
+    /// Fail-safe: the load failed or was too slow; the stale value goes to this caller and
+    /// the waiters, and loads of the key pause for the throttle.
+    fn serve_stale<E>(&self, full: &[u8], leader: Leader<T, E>, fs: FailSafe, v: T) -> T
+    where
+        T: Clone,
+    {
+        let shared = &self.inner.cache.shared;
+        shared.throttles.start(full, fs.throttle);
+        self.inner.cfg.counters.record(Event::StaleHit);
+        tracing::warn!(
+            model = %self.inner.cfg.name,
+            "loading failed or timed out: serving the stale value (fail-safe)"
+        );
+        leader.finish(Outcome::Value(v.clone()));
+        v
+    }
+
+    /// Publishes the loaded value at once and writes it to the store in the background;
+    /// the flight stays registered until the write lands, so a write or delete of the key
+    /// meanwhile cancels it, and later callers get the value from the flight.
+    fn write_back_in_background<E>(
+        &self,
+        logical: &[u8],
+        leader: Leader<T, E>,
+        value: T,
+        ttl: Option<Duration>,
+    ) where
+        T: Clone + Send + Sync + 'static,
+        E: Send + Sync + 'static,
+    {
+        let shared = &self.inner.cache.shared;
+        let rt = tokio::runtime::Handle::try_current();
+        let permit = shared.write_backs.clone().try_acquire_owned();
+        let (Ok(rt), Ok(permit)) = (rt, permit) else {
+            self.inner.cfg.counters.record(Event::WriteBackDropped);
+            leader.finish(Outcome::Value(value));
+            return;
+        };
+        leader.publish(Outcome::Value(value.clone()));
+        let handle = self.clone();
+        let logical = logical.to_vec();
+        rt.spawn(async move {
+            if !leader.overtaken() {
+                if let Err(e) = handle.write_inner(&logical, &value, ttl, false).await {
+                    tracing::warn!(error = %e, "could not cache the loaded value");
+                }
+            }
+            drop(leader);
+            drop(permit);
+        });
     }
 }
 

@@ -209,6 +209,9 @@ pub enum ConfigError {
     /// The TTL jitter is not a fraction in `0.0..1.0`.
     #[error("the TTL jitter must be a fraction in 0.0..1.0, got {0}")]
     Jitter(f64),
+    /// The eager-refresh fraction is not in `0.0..1.0` (exclusive).
+    #[error("the eager-refresh fraction must be between 0.0 and 1.0 (exclusive), got {0}")]
+    EagerRefresh(f64),
     /// The operation timeout is zero.
     #[error("the operation timeout must be above zero")]
     ZeroTimeout,

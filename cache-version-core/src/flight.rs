@@ -14,6 +14,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -48,16 +49,30 @@ struct Slot<T, E> {
 
 type AnySlot = Arc<dyn Any + Send + Sync>;
 
+/// A flight in the map: its typed channel, and whether a write or delete of its key
+/// happened while it ran (so its value must not be written back).
+#[derive(Clone)]
+struct Entry {
+    slot: AnySlot,
+    invalidated: Arc<AtomicBool>,
+    /// The value the leader published while it still runs (a write-back in the background).
+    published: Published,
+}
+
+/// Makes a copy of the published value (so readers need no `Clone` bound of their own).
+type CopyFn = Arc<dyn Fn() -> Box<dyn Any + Send> + Send + Sync>;
+type Published = Arc<Mutex<Option<CopyFn>>>;
+
 /// The flights of one cache, by full key.
 #[derive(Default)]
 pub(crate) struct Flights {
-    map: Mutex<HashMap<Vec<u8>, AnySlot>>,
+    map: Mutex<HashMap<Vec<u8>, Entry>>,
 }
 
 /// What joining a flight gave.
-pub(crate) enum Joined<'a, T, E> {
+pub(crate) enum Joined<T, E> {
     /// No flight of these types was running: the caller leads a new one.
-    Lead(Leader<'a, T, E>),
+    Lead(Leader<T, E>),
     /// A flight runs: wait for it.
     Wait(Waiter<T, E>),
     /// The caller is inside the loader of the flight it would join.
@@ -66,7 +81,7 @@ pub(crate) enum Joined<'a, T, E> {
 
 impl Flights {
     /// Joins the flight of `key`, or registers one led by the caller.
-    pub(crate) fn join<T, E>(&self, key: &[u8]) -> Joined<'_, T, E>
+    pub(crate) fn join<T, E>(self: &Arc<Self>, key: &[u8]) -> Joined<T, E>
     where
         T: Clone + Send + Sync + 'static,
         E: Send + Sync + 'static,
@@ -75,8 +90,8 @@ impl Flights {
             return Joined::Reentrant;
         }
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(slot) = map.get(key).cloned() {
-            if let Ok(slot) = slot.clone().downcast::<Slot<T, E>>() {
+        if let Some(entry) = map.get(key).cloned() {
+            if let Ok(slot) = entry.slot.clone().downcast::<Slot<T, E>>() {
                 return Joined::Wait(Waiter {
                     rx: slot.tx.subscribe(),
                     slot,
@@ -86,8 +101,40 @@ impl Flights {
             return Joined::Lead(self.leader(key, false));
         }
         let leader = self.leader(key, true);
-        map.insert(key.to_vec(), leader.slot.clone() as AnySlot);
+        map.insert(
+            key.to_vec(),
+            Entry {
+                slot: leader.slot.clone() as AnySlot,
+                invalidated: leader.invalidated.clone(),
+                published: leader.published.clone(),
+            },
+        );
         Joined::Lead(leader)
+    }
+
+    /// Marks the flight of `key`, if one runs, as overtaken by a write or delete of its key:
+    /// its value is still returned, but not written back. Cheap when nothing is in flight.
+    pub(crate) fn invalidate(&self, key: &[u8]) {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = map.get(key) {
+            entry.invalidated.store(true, Ordering::Release);
+        }
+    }
+
+    /// The value a finished flight of `key` published and still writes back (not overtaken
+    /// by a write or delete): what a read of this cache sees before the write lands.
+    pub(crate) fn published<T: 'static>(&self, key: &[u8]) -> Option<T> {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = map.get(key)?;
+        if entry.invalidated.load(Ordering::Acquire) {
+            return None;
+        }
+        let copy = entry
+            .published
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()?;
+        copy().downcast::<T>().ok().map(|b| *b)
     }
 
     /// Retires the flight `waiter` gave up on (its leader does not answer, not even with its
@@ -101,20 +148,22 @@ impl Flights {
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         let same = map
             .get(key)
-            .is_some_and(|s| std::ptr::addr_eq(Arc::as_ptr(s), Arc::as_ptr(&waiter.slot)));
+            .is_some_and(|e| std::ptr::addr_eq(Arc::as_ptr(&e.slot), Arc::as_ptr(&waiter.slot)));
         if same {
             map.remove(key);
             waiter.slot.tx.send_replace(Some(Outcome::Expired));
         }
     }
 
-    fn leader<T, E>(&self, key: &[u8], registered: bool) -> Leader<'_, T, E> {
+    fn leader<T, E>(self: &Arc<Self>, key: &[u8], registered: bool) -> Leader<T, E> {
         Leader {
-            flights: self,
+            flights: self.clone(),
             key: Arc::from(key),
             slot: Arc::new(Slot {
                 tx: watch::channel(None).0,
             }),
+            invalidated: Arc::default(),
+            published: Arc::default(),
             registered,
         }
     }
@@ -141,18 +190,40 @@ impl<T: Clone, E> Waiter<T, E> {
 }
 
 /// The leader's registration: publishes the outcome, and unregisters on drop (so a cancelled
-/// leader lets a waiter take over instead of leaving it waiting).
-pub(crate) struct Leader<'a, T, E> {
-    flights: &'a Flights,
+/// leader lets a waiter take over instead of leaving it waiting). Owns its place in the map,
+/// so it can outlive the call (a write-back in the background).
+pub(crate) struct Leader<T, E> {
+    flights: Arc<Flights>,
     key: Arc<[u8]>,
     slot: Arc<Slot<T, E>>,
+    invalidated: Arc<AtomicBool>,
+    published: Published,
     registered: bool,
 }
 
-impl<T, E> Leader<'_, T, E> {
+impl<T, E> Leader<T, E> {
     /// Publishes the outcome to the waiters (and unregisters the flight).
     pub(crate) fn finish(self, outcome: Outcome<T, E>) {
         self.slot.tx.send_replace(Some(outcome));
+    }
+
+    /// Publishes the outcome and keeps the flight registered until the leader is dropped:
+    /// callers that come meanwhile get the outcome at once (while its write-back runs).
+    pub(crate) fn publish(&self, outcome: Outcome<T, E>)
+    where
+        T: Clone + Send + Sync + 'static,
+    {
+        if let Outcome::Value(v) = &outcome {
+            let v = v.clone();
+            let copy: CopyFn = Arc::new(move || Box::new(v.clone()) as Box<dyn Any + Send>);
+            *self.published.lock().unwrap_or_else(|e| e.into_inner()) = Some(copy);
+        }
+        self.slot.tx.send_replace(Some(outcome));
+    }
+
+    /// Whether a write or delete of the key happened since the flight began.
+    pub(crate) fn overtaken(&self) -> bool {
+        self.invalidated.load(Ordering::Acquire)
     }
 
     /// Runs the loader's future marked as this flight's load, so a call to the same key made
@@ -166,7 +237,7 @@ impl<T, E> Leader<'_, T, E> {
     }
 }
 
-impl<T, E> Drop for Leader<'_, T, E> {
+impl<T, E> Drop for Leader<T, E> {
     fn drop(&mut self) {
         // A leader dropped without an outcome (cancelled): its waiters take over.
         self.slot.tx.send_if_modified(|o| {
@@ -182,7 +253,7 @@ impl<T, E> Drop for Leader<'_, T, E> {
         let mut map = self.flights.map.lock().unwrap_or_else(|e| e.into_inner());
         let ours = map
             .get(&*self.key)
-            .is_some_and(|s| std::ptr::addr_eq(Arc::as_ptr(s), Arc::as_ptr(&self.slot)));
+            .is_some_and(|e| std::ptr::addr_eq(Arc::as_ptr(&e.slot), Arc::as_ptr(&self.slot)));
         if ours {
             map.remove(&*self.key);
         }
@@ -246,7 +317,7 @@ mod tests {
     #[test]
     fn lead_wait_finish() {
         block_on(async {
-            let flights = Flights::default();
+            let flights = Arc::new(Flights::default());
             let Joined::<u32, ()>::Lead(leader) = flights.join(b"k") else {
                 panic!("first caller leads")
             };
@@ -265,7 +336,7 @@ mod tests {
     #[test]
     fn a_dropped_leader_expires_and_a_silent_one_can_be_abandoned() {
         block_on(async {
-            let flights = Flights::default();
+            let flights = Arc::new(Flights::default());
             let Joined::<u32, ()>::Lead(leader) = flights.join(b"k") else {
                 panic!()
             };
@@ -302,7 +373,7 @@ mod tests {
     #[test]
     fn a_call_from_inside_its_own_load_is_recognised() {
         block_on(async {
-            let flights = Flights::default();
+            let flights = Arc::new(Flights::default());
             let Joined::<u32, ()>::Lead(leader) = flights.join(b"k") else {
                 panic!()
             };

@@ -82,6 +82,8 @@ pub mod envelope;
 #[cfg(feature = "cache")]
 mod error;
 #[cfg(feature = "cache")]
+pub mod failsafe;
+#[cfg(feature = "cache")]
 mod flight;
 #[cfg(feature = "cache")]
 pub mod key;
@@ -111,6 +113,8 @@ pub use codec::PostcardCodec;
 pub use codec::{Codec, CodecError, JsonCodec};
 #[cfg(feature = "cache")]
 pub use error::{CacheError, ConfigError, DecodeError};
+#[cfg(feature = "cache")]
+pub use failsafe::FailSafe;
 #[cfg(feature = "cache")]
 pub use key::{KeyPrefix, KeyVersion, NameError};
 #[cfg(feature = "cache")]

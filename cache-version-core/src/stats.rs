@@ -13,6 +13,9 @@
 //! | `cache_version_fallback_read` | a newer version's fallback read found and decoded an entry of this (older) version |
 //! | `cache_version_untrusted` | an entry of a young version written before every other build could know it, read as absent (see [`crate::live`]) |
 //! | `cache_version_breaker_rejected` | a store call the open circuit breaker refused (see [`crate::breaker`]) |
+//! | `cache_version_stale_hit` | `get_or_load` served a stale value by fail-safe (see [`crate::failsafe`]) |
+//! | `cache_version_refresh` | an eager refresh started in the background |
+//! | `cache_version_write_back_dropped` | a background write-back or refresh was dropped: too many in flight |
 //! | `cache_version_load_timeout` | a `get_or_load` gave up on a load after the load timeout (its own loader's, or the one it waited on) |
 //!
 //! So for one version, `hit + miss + fallback_hit` are the reads of handles of that version,
@@ -108,6 +111,13 @@ events! {
     Untrusted => untrusted, "cache_version_untrusted";
     /// Store calls the open circuit breaker refused (no store call was made).
     BreakerRejected => breaker_rejected, "cache_version_breaker_rejected";
+    /// `get_or_load` served a stale value (fail-safe) because its loader failed, ran past
+    /// the soft timeout, or is throttled after a failure.
+    StaleHit => stale_hit, "cache_version_stale_hit";
+    /// Eager refreshes started in the background.
+    Refresh => refresh, "cache_version_refresh";
+    /// Background write-backs or refreshes dropped: too many already in flight.
+    WriteBackDropped => write_back_dropped, "cache_version_write_back_dropped";
 }
 
 impl Stats {

@@ -54,6 +54,7 @@ pub mod blake3;
 pub mod canonical;
 mod impls;
 mod model;
+mod recursion;
 pub mod shape;
 mod version;
 
@@ -155,15 +156,11 @@ pub trait CacheVersion {
     /// What serde writes for this type.
     const SHAPE: &'static Shape;
     /// The version of [`Self::SHAPE`].
-    const VERSION: Version =
-        Self::MUTUAL_RECURSION__BREAK_ONE_EDGE_WITH_CACHE_VERSION_AS_OR_OPAQUE__SEE_ATTRIBUTES_DOCS;
-
-    /// `Version::of(Self::SHAPE)`, under a name that reads as advice: when two types contain
-    /// each other, the compiler reports a cycle through the constants it evaluates, and this
-    /// name is in that report. Not meant to be used or overridden.
-    #[doc(hidden)]
-    const MUTUAL_RECURSION__BREAK_ONE_EDGE_WITH_CACHE_VERSION_AS_OR_OPAQUE__SEE_ATTRIBUTES_DOCS:
-        Version = Version::of(Self::SHAPE);
+    ///
+    /// A derived type computes it through a hidden constant named after the type
+    /// (`Node__CACHE_VERSION_CYCLE__…`), so that when types contain each other the compiler's
+    /// cycle report names every derived type in the cycle, with the advice in the name.
+    const VERSION: Version = Version::of(Self::SHAPE);
 }
 
 /// The whole schema of `T`: every definition reachable from it, each once.
@@ -186,29 +183,51 @@ pub mod __private {
     pub use crate::shape::*;
     pub use crate::version::Version;
     pub use crate::{CacheModel, CacheVersion};
+    pub use core::marker::PhantomData;
     pub use core::option::Option::{None, Some};
     pub use std::borrow::Cow;
 
-    /// The stand-in for a type inside its own definition (`children: Vec<Self>`): its shape is
-    /// [`Shape::SelfRef`], so a self-recursive type needs no recursive constant.
-    pub enum SelfRef {}
+    pub use crate::recursion::{
+        self_ref_path, self_ref_path_if, CheckIf, Checked, MaybeSelf, NotSelf, SelfRef, SelfRefPath,
+    };
 
-    impl CacheVersion for SelfRef {
-        const SHAPE: &'static Shape = &Shape::SelfRef;
+    /// Answers "does `T` implement `CacheVersion`?" for a concrete `T`: the inherent `TY` below
+    /// applies when it does and takes precedence over [`WithFallback::TY`]. Used for a field
+    /// written by `#[serde(with = "Def")]` where `Def` may be a remote definition that derives
+    /// `CacheVersion` (its shape is what the field writes).
+    pub struct WithProbe<T: ?Sized>(core::marker::PhantomData<T>);
+
+    impl<T: CacheVersion + ?Sized> WithProbe<T> {
+        /// `T`'s shape and version.
+        pub const TY: Option<Ty> = Some(Ty::of::<T>());
+        /// `T`'s shape.
+        pub const SHAPE: Option<&'static Shape> = Some(T::SHAPE);
     }
 
-    /// Proof that a wrapper named like a std type around a self reference is that std type.
-    #[diagnostic::on_unimplemented(
-        message = "self-recursion through `{Self}`: only std's wrappers are supported here",
-        note = "the derive turns `Self` inside std's Option/Vec/Box/maps/… into a back reference; \
-                a type of your own with the same name would make that reference mean the wrong \
-                type, so it is refused"
-    )]
-    pub trait SameType<T: ?Sized> {}
-    impl<T: ?Sized> SameType<T> for T {}
+    /// The fallback of [`WithProbe`]: `T` has no impl.
+    pub trait WithFallback {
+        /// No shape known.
+        const TY: Option<Ty> = None;
+        /// No shape known.
+        const SHAPE: Option<&'static Shape> = None;
+    }
+    impl<T: ?Sized> WithFallback for WithProbe<T> {}
 
-    /// Type-checks only when `Written` is `Std` (called from a function that never runs).
-    pub fn self_ref_through_std<Written: SameType<Std> + ?Sized, Std: ?Sized>() {}
+    /// The probed type's child, or the opaque leaf named `path` (its version computed only
+    /// when it is used).
+    pub const fn with_or_opaque(
+        probe: Option<Ty>,
+        opaque: fn() -> &'static Shape,
+        path: &'static str,
+    ) -> Ty {
+        match probe {
+            Some(ty) => ty,
+            None => Ty {
+                shape_fn: opaque,
+                version: Version::of(&Shape::Opaque(path)),
+            },
+        }
+    }
 
     /// The own (derived) shape of a type serialized through a proxy (`into`/`from`), so the
     /// proxy shape can point at it through a function like every other child.

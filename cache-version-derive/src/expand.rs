@@ -36,6 +36,25 @@ struct Extra {
     model_items: Option<TokenStream>,
     /// Compile-time checks.
     checks: TokenStream,
+    /// Items of an inherent impl (the cycle hint).
+    inherent_items: Option<TokenStream>,
+}
+
+/// The name of the constant a derived type's `VERSION` goes through: rustc's report of a
+/// const-evaluation cycle lists the constants it passed, so this name is how the report names
+/// the types in a cycle, and says what to do. Alone in the report: the type holds itself in a
+/// way the derive could not see (a type alias without parameters, a projection in a generic
+/// type); with other types: they contain each other.
+fn cycle_hint(ident: &syn::Ident) -> syn::Ident {
+    let name = ident.to_string();
+    let name = name.strip_prefix("r#").unwrap_or(&name);
+    syn::Ident::new(
+        &format!(
+            "{name}__CACHE_VERSION_CYCLE__ALONE_IT_HOLDS_ITSELF_WRITE_Self_FOR_THE_ALIAS_OR_PATH__\
+             WITH_OTHER_TYPES_BREAK_ONE_EDGE_WITH_AS_OR_OPAQUE"
+        ),
+        ident.span(),
+    )
 }
 
 fn wrap(
@@ -64,9 +83,17 @@ fn wrap(
         }
     });
     let checks = extra.checks;
+    let inherent = extra.inherent_items.map(|items| {
+        quote! {
+            #[automatically_derived]
+            impl #impl_generics #ident #ty_generics #where_clause {
+                #items
+            }
+        }
+    });
     quote! {
         #[doc(hidden)]
-        #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
+        #[allow(non_upper_case_globals, unused_qualifications, deprecated, dead_code, clippy::all)]
         const _: () = {
             #krate
             #[automatically_derived]
@@ -75,6 +102,7 @@ fn wrap(
             }
             #own
             #model
+            #inherent
             #checks
         };
     }
@@ -106,7 +134,13 @@ fn expand(input: &Input) -> TokenStream {
     let krate = krate(input.krate.as_ref());
     let generics = bound::with_bounds(input);
     let args = model_args(&input.original.generics, &generics);
-    let checks = crate::recursion::check_tokens(&input.self_checks);
+    let mut checks =
+        crate::recursion::check_tokens(input.original, &input.self_checks, input.self_probe);
+    if input.with_probe {
+        checks.extend(quote!(
+            use _cv::__private::WithFallback as _;
+        ));
+    }
     let mut extra = Extra {
         checks,
         ..Extra::default()
@@ -116,7 +150,19 @@ fn expand(input: &Input) -> TokenStream {
             let shape = named_shape(input, body, &args);
             // The model name is `Named::model_name` of the shape: the trait's default.
             extra.model_items = Some(TokenStream::new());
-            quote!(const SHAPE: &'static _cv::__private::Shape = #shape;)
+            let hint = cycle_hint(&input.original.ident);
+            extra.inherent_items = Some(quote! {
+                #[doc(hidden)]
+                const #hint: _cv::__private::Version = _cv::__private::Version::of(
+                    <Self as _cv::__private::CacheVersion>::SHAPE,
+                );
+            });
+            quote! {
+                const SHAPE: &'static _cv::__private::Shape = #shape;
+                // Hidden: rustdoc would print the hint's name as the value.
+                #[doc(hidden)]
+                const VERSION: _cv::__private::Version = Self::#hint;
+            }
         }
         Model::Transparent(field) => transparent_items(&field.ty),
         Model::Same(t) => transparent_items(&TyIr::Rust(t.clone())),
@@ -190,6 +236,13 @@ fn transparent_items(t: &TyIr) -> TokenStream {
         TyIr::Opaque(path) => quote! {
             const SHAPE: &'static _cv::__private::Shape = &_cv::__private::Shape::Opaque(#path);
         },
+        TyIr::With { def, path } => quote! {
+            const SHAPE: &'static _cv::__private::Shape =
+                match <_cv::__private::WithProbe<#def>>::SHAPE {
+                    _cv::__private::Some(shape) => shape,
+                    _cv::__private::None => &_cv::__private::Shape::Opaque(#path),
+                };
+        },
     }
 }
 
@@ -252,6 +305,18 @@ fn body_tokens(body: &Body) -> TokenStream {
 fn ty(ty: &TyIr, span: Span) -> TokenStream {
     match ty {
         TyIr::Rust(t) => quote_spanned!(span=> _cv::__private::Ty::of::<#t>()),
+        TyIr::With { def, path } => quote_spanned! {span=>
+            _cv::__private::with_or_opaque(
+                <_cv::__private::WithProbe<#def>>::TY,
+                {
+                    fn opaque() -> &'static _cv::__private::Shape {
+                        &_cv::__private::Shape::Opaque(#path)
+                    }
+                    opaque
+                },
+                #path,
+            )
+        },
         TyIr::Opaque(path) => quote! {
             _cv::__private::Ty {
                 shape_fn: {

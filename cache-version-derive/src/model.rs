@@ -75,6 +75,8 @@ pub struct FieldIr {
     pub span: Span,
     /// `#[cache_version(bound = "...")]` on the field: used instead of inferring from it.
     pub bound: Option<Vec<syn::WherePredicate>>,
+    /// `#[serde(bound(serialize = "..."))]` on the field: limits what is inferred from it.
+    pub serde_bound: Option<Vec<syn::WherePredicate>>,
 }
 
 // Built once per derive and dropped: variant sizes do not matter.
@@ -84,6 +86,39 @@ pub enum TyIr {
     Rust(syn::Type),
     /// A leaf named by a path or type (`with`, `opaque`).
     Opaque(String),
+    /// `#[serde(with = "Def")]` where `Def` looks like a type (a remote definition): `Def`'s
+    /// shape if it implements `CacheVersion`, else the opaque leaf named by the path.
+    With { def: syn::Type, path: String },
+}
+
+/// The type `Def` of a `serialize_with` path `Def::serialize` (what `with = "Def"` gives) when
+/// `Def`'s last segment is written like a type (`UpperCamelCase`): a `#[serde(remote)]`
+/// definition. A lowercase segment is a module (`with = "ts"`), never probed.
+fn remote_definition(path: &syn::ExprPath) -> Option<syn::Type> {
+    let segs = &path.path.segments;
+    if path.qself.is_some() || segs.len() < 2 || segs.last()?.ident != "serialize" {
+        return None;
+    }
+    let def = &segs[segs.len() - 2];
+    if !def
+        .ident
+        .to_string()
+        .starts_with(|c: char| c.is_ascii_uppercase())
+    {
+        return None;
+    }
+    let mut def_path = path.path.clone();
+    def_path.segments.pop();
+    // `pop` leaves the trailing `::`; rebuild without it.
+    let def_path = syn::Path {
+        leading_colon: def_path.leading_colon,
+        segments: def_path
+            .segments
+            .into_pairs()
+            .map(|p| p.into_value())
+            .collect(),
+    };
+    Some(syn::parse_quote!(#def_path))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -116,8 +151,14 @@ pub struct Input<'a> {
     pub deny_unknown_fields: bool,
     pub model: Model,
     pub bound: Option<Vec<syn::WherePredicate>>,
+    /// `#[serde(bound(serialize = "..."))]` on the type: limits what is inferred.
+    pub serde_bound: Option<Vec<syn::WherePredicate>>,
     /// Assertions that the wrappers around self references are std's.
-    pub self_checks: Vec<(syn::Type, syn::Type)>,
+    pub self_checks: Vec<recursion::SelfCheck>,
+    /// Some field type names the local self probe (`MaybeSelf`).
+    pub self_probe: bool,
+    /// Some field is a `with` remote definition (`TyIr::With`).
+    pub with_probe: bool,
     pub krate: Option<(Span, syn::Path)>,
 }
 
@@ -176,9 +217,12 @@ impl<'a> Input<'a> {
 
         let ident = &input.ident;
         let checks = std::cell::RefCell::new(Vec::new());
+        let probe = std::cell::Cell::new(false);
+        let with_probe = std::cell::Cell::new(false);
         let replace_self = |t: &syn::Type, ident: &syn::Ident, input: &syn::DeriveInput| {
             let r = recursion::replace_self(t, ident, input);
             checks.borrow_mut().extend(r.checks);
+            probe.set(probe.get() || r.uses_probe);
             r.ty
         };
         let mut read_field = |f: &ast::Field, errors: &mut Errors, kind_allowed: bool| -> FieldIr {
@@ -214,12 +258,24 @@ impl<'a> Input<'a> {
                 };
                 errors.spanned(span, msg);
             }
-            let ty = if let Some((_, t)) = fattrs.as_type {
+            let ty = if skipped && kind_allowed {
+                // Never written: no shape, no bound, no self reference to check.
+                TyIr::Rust(f.ty.clone())
+            } else if let Some((_, t)) = fattrs.as_type {
                 TyIr::Rust(replace_self(&t, ident, input))
             } else if fattrs.opaque.is_some() {
                 TyIr::Opaque(compact(f.ty))
             } else if let Some(path) = f.attrs.serialize_with() {
-                TyIr::Opaque(compact(path))
+                match remote_definition(path) {
+                    Some(def) => {
+                        with_probe.set(true);
+                        TyIr::With {
+                            def,
+                            path: compact(path),
+                        }
+                    }
+                    None => TyIr::Opaque(compact(path)),
+                }
             } else {
                 TyIr::Rust(replace_self(f.ty, ident, input))
             };
@@ -251,6 +307,7 @@ impl<'a> Input<'a> {
                 skip_deserializing: f.attrs.skip_deserializing(),
                 span: f.original.ty.span(),
                 bound: fattrs.bound.map(|(_, b)| b),
+                serde_bound: f.attrs.ser_bound().map(<[_]>::to_vec),
             }
         };
 
@@ -380,7 +437,10 @@ impl<'a> Input<'a> {
             deny_unknown_fields: container.attrs.deny_unknown_fields(),
             model,
             bound: cattrs.bound.map(|(_, b)| b),
+            serde_bound: container.attrs.ser_bound().map(<[_]>::to_vec),
             self_checks: checks.into_inner(),
+            self_probe: probe.get(),
+            with_probe: with_probe.get(),
             krate: cattrs.krate,
         })
     }
@@ -448,6 +508,7 @@ fn read_variant(
                 skip_deserializing: false,
                 span: v.original.span(),
                 bound: None,
+                serde_bound: None,
             });
         }
     } else {

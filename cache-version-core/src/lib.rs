@@ -156,10 +156,6 @@ pub trait CacheVersion {
     /// What serde writes for this type.
     const SHAPE: &'static Shape;
     /// The version of [`Self::SHAPE`].
-    ///
-    /// A derived type computes it through a hidden constant named after the type
-    /// (`Node__CACHE_VERSION_CYCLE__…`), so that when types contain each other the compiler's
-    /// cycle report names every derived type in the cycle, with the advice in the name.
     const VERSION: Version = Version::of(Self::SHAPE);
 }
 
@@ -190,6 +186,52 @@ pub mod __private {
     pub use crate::recursion::{
         self_ref_path, self_ref_path_if, CheckIf, Checked, MaybeSelf, NotSelf, SelfRef, SelfRefPath,
     };
+
+    /// A plain field of type `T` (always written, no bump, no reader metadata): the short
+    /// form the derive writes for most fields.
+    pub const fn field<T: CacheVersion + ?Sized>(name: &'static str) -> Field {
+        Field::new(name, Ty::of::<T>())
+    }
+
+    /// A plain variant (no bump, no reader metadata, not untagged).
+    pub const fn variant(
+        name: &'static str,
+        style: VariantStyle,
+        fields: &'static [Field],
+    ) -> Variant {
+        Variant {
+            name,
+            de_name: name,
+            style,
+            untagged: false,
+            fields,
+            bump: 0,
+            meta: VariantMeta::NONE,
+        }
+    }
+
+    /// A named type whose template digest the derive computed.
+    pub const fn named(
+        name: &'static str,
+        template: &[u8; 32],
+        body: Body,
+        bump: u32,
+        default: bool,
+        deny_unknown_fields: bool,
+        args: &'static [ModelArg],
+    ) -> Named {
+        Named {
+            name,
+            template: *template,
+            body,
+            meta: ContainerMeta {
+                default,
+                deny_unknown_fields,
+            },
+            bump,
+            args,
+        }
+    }
 
     /// Answers "does `T` implement `CacheVersion`?" for a concrete `T`: the inherent `TY` below
     /// applies when it does and takes precedence over [`WithFallback::TY`]. Used for a field

@@ -66,7 +66,7 @@ pub fn with_bounds(input: &Input) -> syn::Generics {
         for t in bounded {
             let key = quote::ToTokens::to_token_stream(&t).to_string();
             if seen.insert(key) {
-                predicates.push(syn::parse_quote!(#t: _cv::__private::CacheVersion));
+                predicates.push(syn::parse_quote!(#t: _cv::CacheVersion));
             }
         }
     }

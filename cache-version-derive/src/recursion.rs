@@ -88,22 +88,22 @@ pub fn check_tokens(input: &syn::DeriveInput, checks: &[SelfCheck], probe: bool)
     let ident = &input.ident;
     let probe_items = probe.then(|| {
         quote! {
-            struct __SelfProbe<T: ?Sized>(_cv::__private::PhantomData<T>);
+            struct __SelfProbe<T: ?Sized>(_cv::PhantomData<T>);
             impl __SelfProbe<#ident> {
                 const IS_SELF: bool = true;
             }
-            impl<T: ?Sized> _cv::__private::NotSelf for __SelfProbe<T> {}
-            use _cv::__private::NotSelf as _;
+            impl<T: ?Sized> _cv::NotSelf for __SelfProbe<T> {}
+            use _cv::NotSelf as _;
         }
     });
     let calls = checks.iter().map(|c| {
         // Spanned on the field's type, so a failed check points at the field.
         let skeleton = respan(c.skeleton.to_token_stream(), c.span);
         match &c.maybe {
-            None => quote_spanned!(c.span=> _cv::__private::self_ref_path::<#skeleton>();),
+            None => quote_spanned!(c.span=> _cv::self_ref_path::<#skeleton>();),
             Some(t) => quote_spanned! {c.span=>
-                _cv::__private::self_ref_path_if::<
-                    _cv::__private::CheckIf<{ __SelfProbe::<#t>::IS_SELF }, #skeleton>
+                _cv::self_ref_path_if::<
+                    _cv::CheckIf<{ __SelfProbe::<#t>::IS_SELF }, #skeleton>
                 >();
             },
         }
@@ -135,7 +135,7 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
 }
 
 fn self_ref() -> Type {
-    syn::parse_quote!(_cv::__private::SelfRef)
+    syn::parse_quote!(_cv::SelfRef)
 }
 
 fn is_self_ref(ty: &Type) -> bool {
@@ -239,7 +239,7 @@ fn walk(ty: &mut Type, cx: &Cx) -> Vec<Occurrence> {
             if cx.concrete && maybe_self(path, cx) {
                 let named = without_self(ty, cx.ident);
                 *ty = syn::parse_quote! {
-                    _cv::__private::MaybeSelf<#named, { __SelfProbe::<#named>::IS_SELF }>
+                    _cv::MaybeSelf<#named, { __SelfProbe::<#named>::IS_SELF }>
                 };
                 return vec![Occurrence {
                     skeleton: self_ref(),

@@ -44,6 +44,9 @@
 //!   `default-features = false, features = ["derive"]`.
 //! - `registry` (default): [`register!`] for the schema lockfile ([`lockfile`]), through
 //!   `inventory`.
+//! - `conformance`: [`conformance::check`], which checks that what serde writes for a value
+//!   matches its shape (for hand-written `Serialize` impls and `as` annotations), through
+//!   `serde`.
 //! - `chrono04`, `time03`, `uuid1`, `serde_json1`, `rust_decimal1`, `url2`, `bytes1`,
 //!   `indexmap2`, `smallvec1`: impls for those crates' types, each describing what that crate's
 //!   serde impl writes.
@@ -52,6 +55,10 @@
 
 pub mod blake3;
 pub mod canonical;
+#[cfg(feature = "conformance")]
+pub mod conformance;
+#[doc(hidden)]
+pub mod hints;
 mod impls;
 mod model;
 mod recursion;
@@ -148,8 +155,10 @@ pub struct ReadmeDoctests;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no cache version",
     label = "no `CacheVersion` impl for this type",
-    note = "derive it (`#[derive(serde::Serialize, cache_version_core::CacheVersion)]`), or on the \
-            field state its shape with `#[cache_version(as = \"Type\")]`, or mark it \
+    note = "derive it (`#[derive(serde::Serialize, cache_version_core::CacheVersion)]`); if its \
+            `Serialize` is hand-written, state what it writes on the type: \
+            `#[derive(CacheVersion)] #[cache_version(as = \"String\")]` (check it with \
+            `conformance::check`); or on the field: `#[cache_version(as = \"Type\")]`, or \
             `#[cache_version(opaque)]` (changes inside it then need a manual `bump`)"
 )]
 pub trait CacheVersion {
@@ -192,6 +201,8 @@ pub mod __private {
     pub const fn field<T: CacheVersion + ?Sized>(name: &'static str) -> Field {
         Field::new(name, Ty::of::<T>())
     }
+
+    pub use crate::hints as features;
 
     /// A plain variant (no bump, no reader metadata, not untagged).
     pub const fn variant(

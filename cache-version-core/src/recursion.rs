@@ -30,6 +30,7 @@ use crate::CacheVersion;
 #[derive(Clone, Copy)]
 pub enum SelfRef {}
 
+#[diagnostic::do_not_recommend]
 impl CacheVersion for SelfRef {
     const SHAPE: &'static Shape = &Shape::SelfRef;
 }

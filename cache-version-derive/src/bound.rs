@@ -32,7 +32,8 @@ pub fn with_bounds(input: &Input) -> syn::Generics {
         match &input.model {
             Model::Named(body) => collect_body(body, &mut fields),
             Model::Transparent(f) => fields.push(f),
-            Model::Same(t) => types.push(t),
+            Model::Same(t) | Model::Stated(TyIr::Rust(t)) => types.push(t),
+            Model::Stated(_) => {}
             Model::Proxy { write, read } => {
                 for side in [write, read] {
                     match side {

@@ -69,6 +69,13 @@ fn wrap(
 ) -> TokenStream {
     let ident = &input.ident;
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    // An impl without parameters has no bound that could fail inside it: hiding it from
+    // rustc's "the following other types implement trait" list costs no precision.
+    let not_recommended = input
+        .generics
+        .params
+        .is_empty()
+        .then(|| quote!(#[diagnostic::do_not_recommend]));
     let own = extra.own_items.map(|items| {
         quote! {
             #[automatically_derived]
@@ -103,6 +110,7 @@ fn wrap(
         const #block: () = {
             #krate
             #[automatically_derived]
+            #not_recommended
             impl #impl_generics _cv::CacheVersion for #ident #ty_generics #where_clause {
                 #items
             }
@@ -160,10 +168,11 @@ fn expand(input: &Input) -> TokenStream {
         }
         Model::Transparent(field) => transparent_items(&field.ty),
         Model::Same(t) => transparent_items(&TyIr::Rust(t.clone())),
+        Model::Stated(t) => transparent_items(t),
         Model::Proxy { write, read } => {
             let mut own = None;
             let mut side = |s: &Side| match s {
-                Side::Type(t) => ty(&TyIr::Rust(t.clone()), Span::call_site()),
+                Side::Type(t) => ty(&TyIr::Rust(t.clone()), Span::call_site(), None),
                 Side::Own(body) => {
                     own = Some(named_shape(input, body, &args));
                     quote!(_cv::own::<Self>())
@@ -260,7 +269,7 @@ fn body_tokens(body: &Body) -> TokenStream {
     match body {
         Body::Unit => quote!(_cv::Body::UnitStruct),
         Body::Newtype(f) => {
-            let t = ty(&f.ty, f.span);
+            let t = ty(&f.ty, f.span, f.hint);
             quote!(_cv::Body::NewtypeStruct(#t))
         }
         Body::Tuple(fields) => {
@@ -292,9 +301,16 @@ fn body_tokens(body: &Body) -> TokenStream {
     }
 }
 
-fn ty(ty: &TyIr, span: Span) -> TokenStream {
+fn ty(ty: &TyIr, span: Span, hint: Option<&str>) -> TokenStream {
     match ty {
-        TyIr::Rust(t) => quote_spanned!(span=> _cv::Ty::of::<#t>()),
+        TyIr::Rust(t) => match hint {
+            // A well-known crate's type: a missing impl names the feature that provides it.
+            Some(feature) => {
+                let feature = syn::Ident::new(feature, span);
+                quote_spanned!(span=> _cv::features::#feature::ty::<#t>())
+            }
+            None => quote_spanned!(span=> _cv::Ty::of::<#t>()),
+        },
         TyIr::With { def, path } => quote_spanned! {span=>
             _cv::with_or_opaque(
                 <_cv::WithProbe<#def>>::TY,
@@ -336,10 +352,17 @@ fn field_tokens(f: &FieldIr) -> TokenStream {
         && *bump == 0
         && !default
         && aliases.is_empty()
-        && !skip_deserializing;
+        && !skip_deserializing
+        && !f.with_unstated;
     if let (true, TyIr::Rust(t)) = (plain, &f.ty) {
         // Most fields: a short constructor call.
-        return quote_spanned!(f.span=> _cv::field::<#t>(#name));
+        return match f.hint {
+            Some(feature) => {
+                let feature = syn::Ident::new(feature, f.span);
+                quote_spanned!(f.span=> _cv::features::#feature::field::<#t>(#name))
+            }
+            None => quote_spanned!(f.span=> _cv::field::<#t>(#name)),
+        };
     }
     let kind = match f.kind {
         FieldKind::Always => quote!(Always),
@@ -347,7 +370,13 @@ fn field_tokens(f: &FieldIr) -> TokenStream {
         FieldKind::Flatten => quote!(Flatten),
         FieldKind::FlattenMaybeAbsent => quote!(FlattenMaybeAbsent),
     };
-    let t = ty(&f.ty, f.span);
+    let t = ty(&f.ty, f.span, f.hint);
+    let with_unstated = match (&f.ty, f.with_unstated) {
+        (_, false) => quote!(false),
+        // A remote definition with an impl is not opaque: only the fallback is unstated.
+        (TyIr::With { def, .. }, true) => quote!(<_cv::WithProbe<#def>>::TY.is_none()),
+        (_, true) => quote!(true),
+    };
     quote! {
         _cv::Field {
             name: #name,
@@ -359,6 +388,7 @@ fn field_tokens(f: &FieldIr) -> TokenStream {
                 default: #default,
                 aliases: &[#(#aliases),*],
                 skip_deserializing: #skip_deserializing,
+                with_unstated: #with_unstated,
             },
         }
     }

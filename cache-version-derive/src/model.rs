@@ -21,6 +21,9 @@ pub enum Model {
     Same(syn::Type),
     /// `into`/`from`/`try_from` naming different types (or only one of them).
     Proxy { write: Side, read: Side },
+    /// `#[cache_version(as = "Type")]` or `#[cache_version(opaque)]` on the type: its
+    /// `Serialize` is hand-written, the shape is stated (or unknown).
+    Stated(TyIr),
 }
 
 /// One side of a proxy.
@@ -77,6 +80,10 @@ pub struct FieldIr {
     pub bound: Option<Vec<syn::WherePredicate>>,
     /// `#[serde(bound(serialize = "..."))]` on the field: limits what is inferred from it.
     pub serde_bound: Option<Vec<syn::WherePredicate>>,
+    /// Written by `with` code whose shape nobody stated (`FieldMeta::with_unstated`).
+    pub with_unstated: bool,
+    /// The feature of `cache_version_core` that implements a well-known type in the field.
+    pub hint: Option<&'static str>,
 }
 
 // Built once per derive and dropped: variant sizes do not matter.
@@ -216,6 +223,11 @@ impl<'a> Input<'a> {
         };
 
         let ident = &input.ident;
+        let params: Vec<String> = input
+            .generics
+            .type_params()
+            .map(|p| p.ident.to_string())
+            .collect();
         let checks = std::cell::RefCell::new(Vec::new());
         let probe = std::cell::Cell::new(false);
         let with_probe = std::cell::Cell::new(false);
@@ -258,13 +270,22 @@ impl<'a> Input<'a> {
                 };
                 errors.spanned(span, msg);
             }
+            let with_unstated = !skipped
+                && f.attrs.serialize_with().is_some()
+                && fattrs.as_type.is_none()
+                && fattrs.opaque.is_none();
             let ty = if skipped && kind_allowed {
                 // Never written: no shape, no bound, no self reference to check.
                 TyIr::Rust(f.ty.clone())
             } else if let Some((_, t)) = fattrs.as_type {
                 TyIr::Rust(replace_self(&t, ident, input))
             } else if fattrs.opaque.is_some() {
-                TyIr::Opaque(compact(f.ty))
+                // Acknowledged: a `with` field keeps the leaf named by its code's path (so that
+                // acknowledging it changes no version), any other by its type.
+                TyIr::Opaque(match f.attrs.serialize_with() {
+                    Some(path) => compact(path),
+                    None => compact(f.ty),
+                })
             } else if let Some(path) = f.attrs.serialize_with() {
                 match remote_definition(path) {
                     Some(def) => {
@@ -290,6 +311,10 @@ impl<'a> Input<'a> {
             } else {
                 FieldKind::Always
             };
+            let hint = match &ty {
+                TyIr::Rust(t) => crate::hint::feature(t, &params),
+                _ => None,
+            };
             FieldIr {
                 name: f.attrs.name().serialize_name().value.clone(),
                 de_name: f.attrs.name().deserialize_name().value.clone(),
@@ -308,6 +333,8 @@ impl<'a> Input<'a> {
                 span: f.original.ty.span(),
                 bound: fattrs.bound.map(|(_, b)| b),
                 serde_bound: f.attrs.ser_bound().map(<[_]>::to_vec),
+                with_unstated,
+                hint,
             }
         };
 
@@ -376,7 +403,24 @@ impl<'a> Input<'a> {
             .attrs
             .type_from()
             .or(container.attrs.type_try_from());
-        let model = if container.attrs.transparent() {
+        let model = if let Some((_, t)) = &cattrs.as_type {
+            if let Some((span, _)) = cattrs.bump {
+                errors.spanned(
+                    span,
+                    "a type stated `as` another type has exactly that type's version and cannot \
+                     be bumped: bump the stated type instead (if it is yours)",
+                );
+            }
+            Model::Stated(TyIr::Rust(replace_self(t, ident, input)))
+        } else if cattrs.opaque.is_some() {
+            // Named by the type; a bump goes into the leaf's name (the only way the version of
+            // an opaque type can change).
+            let name = unraw(ident);
+            Model::Stated(TyIr::Opaque(match cattrs.bump {
+                Some((_, n)) => format!("{name} bump={n}"),
+                None => name,
+            }))
+        } else if container.attrs.transparent() {
             let field = container
                 .data
                 .all_fields()
@@ -408,13 +452,15 @@ impl<'a> Input<'a> {
                 }
             }
         };
-        if let (Some((span, _)), Model::Transparent(_) | Model::Same(_)) = (&cattrs.name, &model) {
+        if let (Some((span, _)), Model::Transparent(_) | Model::Same(_) | Model::Stated(_)) =
+            (&cattrs.name, &model)
+        {
             errors.spanned(
                 *span,
                 "`name` has no effect here: a type written exactly as another type \
-                 (`#[serde(transparent)]`, or `into`/`from` one type) has that type's shape, \
-                 so it is not a model of its own; cache it under a name with \
-                 `cache.model_named::<T>(\"Name\")`",
+                 (`#[serde(transparent)]`, `into`/`from` one type, or a stated `as`/`opaque` \
+                 shape) has that shape, so it is not a model of its own; cache it under a name \
+                 with `cache.model_named::<T>(\"Name\")`",
             );
         }
         if let (Some((span, _)), Model::Same(_)) = (&cattrs.bump, &model) {
@@ -509,6 +555,8 @@ fn read_variant(
                 span: v.original.span(),
                 bound: None,
                 serde_bound: None,
+                with_unstated: true,
+                hint: None,
             });
         }
     } else {

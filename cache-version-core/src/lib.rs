@@ -44,6 +44,9 @@
 //!   `default-features = false, features = ["derive"]`.
 //! - `registry` (default): [`register!`] for the schema lockfile ([`lockfile`]), through
 //!   `inventory`.
+//! - `conformance`: [`conformance::check`], which checks that what serde writes for a value
+//!   matches its shape (for hand-written `Serialize` impls and `as` annotations), through
+//!   `serde`.
 //! - `chrono04`, `time03`, `uuid1`, `serde_json1`, `rust_decimal1`, `url2`, `bytes1`,
 //!   `indexmap2`, `smallvec1`: impls for those crates' types, each describing what that crate's
 //!   serde impl writes.
@@ -52,8 +55,13 @@
 
 pub mod blake3;
 pub mod canonical;
+#[cfg(feature = "conformance")]
+pub mod conformance;
+#[doc(hidden)]
+pub mod hints;
 mod impls;
 mod model;
+mod recursion;
 pub mod shape;
 mod version;
 
@@ -171,23 +179,17 @@ pub struct ReadmeDoctests;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no cache version",
     label = "no `CacheVersion` impl for this type",
-    note = "derive it (`#[derive(serde::Serialize, cache_version_core::CacheVersion)]`), or on the \
-            field state its shape with `#[cache_version(as = \"Type\")]`, or mark it \
+    note = "derive it (`#[derive(serde::Serialize, cache_version_core::CacheVersion)]`); if its \
+            `Serialize` is hand-written, state what it writes on the type: \
+            `#[derive(CacheVersion)] #[cache_version(as = \"String\")]` (check it with \
+            `conformance::check`); or on the field: `#[cache_version(as = \"Type\")]`, or \
             `#[cache_version(opaque)]` (changes inside it then need a manual `bump`)"
 )]
 pub trait CacheVersion {
     /// What serde writes for this type.
     const SHAPE: &'static Shape;
     /// The version of [`Self::SHAPE`].
-    const VERSION: Version =
-        Self::MUTUAL_RECURSION__BREAK_ONE_EDGE_WITH_CACHE_VERSION_AS_OR_OPAQUE__SEE_ATTRIBUTES_DOCS;
-
-    /// `Version::of(Self::SHAPE)`, under a name that reads as advice: when two types contain
-    /// each other, the compiler reports a cycle through the constants it evaluates, and this
-    /// name is in that report. Not meant to be used or overridden.
-    #[doc(hidden)]
-    const MUTUAL_RECURSION__BREAK_ONE_EDGE_WITH_CACHE_VERSION_AS_OR_OPAQUE__SEE_ATTRIBUTES_DOCS:
-        Version = Version::of(Self::SHAPE);
+    const VERSION: Version = Version::of(Self::SHAPE);
 }
 
 /// The whole schema of `T`: every definition reachable from it, each once.
@@ -210,29 +212,99 @@ pub mod __private {
     pub use crate::shape::*;
     pub use crate::version::Version;
     pub use crate::{CacheModel, CacheVersion};
+    pub use core::marker::PhantomData;
     pub use core::option::Option::{None, Some};
     pub use std::borrow::Cow;
 
-    /// The stand-in for a type inside its own definition (`children: Vec<Self>`): its shape is
-    /// [`Shape::SelfRef`], so a self-recursive type needs no recursive constant.
-    pub enum SelfRef {}
+    pub use crate::recursion::{
+        self_ref_path, self_ref_path_if, CheckIf, Checked, MaybeSelf, NotSelf, SelfRef, SelfRefPath,
+    };
 
-    impl CacheVersion for SelfRef {
-        const SHAPE: &'static Shape = &Shape::SelfRef;
+    /// A plain field of type `T` (always written, no bump, no reader metadata): the short
+    /// form the derive writes for most fields.
+    pub const fn field<T: CacheVersion + ?Sized>(name: &'static str) -> Field {
+        Field::new(name, Ty::of::<T>())
     }
 
-    /// Proof that a wrapper named like a std type around a self reference is that std type.
-    #[diagnostic::on_unimplemented(
-        message = "self-recursion through `{Self}`: only std's wrappers are supported here",
-        note = "the derive turns `Self` inside std's Option/Vec/Box/maps/… into a back reference; \
-                a type of your own with the same name would make that reference mean the wrong \
-                type, so it is refused"
-    )]
-    pub trait SameType<T: ?Sized> {}
-    impl<T: ?Sized> SameType<T> for T {}
+    pub use crate::hints as features;
 
-    /// Type-checks only when `Written` is `Std` (called from a function that never runs).
-    pub fn self_ref_through_std<Written: SameType<Std> + ?Sized, Std: ?Sized>() {}
+    /// A plain variant (no bump, no reader metadata, not untagged).
+    pub const fn variant(
+        name: &'static str,
+        style: VariantStyle,
+        fields: &'static [Field],
+    ) -> Variant {
+        Variant {
+            name,
+            de_name: name,
+            style,
+            untagged: false,
+            fields,
+            bump: 0,
+            meta: VariantMeta::NONE,
+        }
+    }
+
+    /// A named type whose template digest the derive computed.
+    pub const fn named(
+        name: &'static str,
+        template: &[u8; 32],
+        body: Body,
+        bump: u32,
+        default: bool,
+        deny_unknown_fields: bool,
+        args: &'static [ModelArg],
+    ) -> Named {
+        Named {
+            name,
+            template: *template,
+            body,
+            meta: ContainerMeta {
+                default,
+                deny_unknown_fields,
+            },
+            bump,
+            args,
+        }
+    }
+
+    /// Answers "does `T` implement `CacheVersion`?" for a concrete `T`: the inherent `TY` below
+    /// applies when it does and takes precedence over [`WithFallback::TY`]. Used for a field
+    /// written by `#[serde(with = "Def")]` where `Def` may be a remote definition that derives
+    /// `CacheVersion` (its shape is what the field writes).
+    pub struct WithProbe<T: ?Sized>(core::marker::PhantomData<T>);
+
+    impl<T: CacheVersion + ?Sized> WithProbe<T> {
+        /// `T`'s shape and version.
+        pub const TY: Option<Ty> = Some(Ty::of::<T>());
+        /// `T`'s shape.
+        pub const SHAPE: Option<&'static Shape> = Some(T::SHAPE);
+    }
+
+    /// The fallback of [`WithProbe`]: `T` has no impl.
+    pub trait WithFallback {
+        /// No shape known.
+        const TY: Option<Ty> = None;
+        /// No shape known.
+        const SHAPE: Option<&'static Shape> = None;
+    }
+    impl<T: ?Sized> WithFallback for WithProbe<T> {}
+
+    /// The probed type's child, or the opaque leaf named `path` (its version computed only
+    /// when it is used).
+    pub const fn with_or_opaque(
+        probe: Option<Ty>,
+        opaque: fn() -> &'static Shape,
+        path: &'static str,
+    ) -> Ty {
+        match probe {
+            Some(ty) => ty,
+            None => Ty {
+                shape_fn: opaque,
+                version: Version::of(&Shape::Opaque(path)),
+            },
+        }
+    }
 
     /// The own (derived) shape of a type serialized through a proxy (`into`/`from`), so the
     /// proxy shape can point at it through a function like every other child.

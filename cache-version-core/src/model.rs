@@ -17,10 +17,9 @@ use crate::CacheVersion;
 ///
 /// `#[derive(CacheVersion)]` implements it for every derived struct and enum, except
 /// `#[serde(transparent)]` types and types written through an `into`/`from` proxy (their shape
-/// is another type's). [`Cache::model`](crate::Cache::model) and the lockfile's
-/// [`register!`](crate::register) need it; for any other type (`Vec<User>`, `String`, a
-/// transparent wrapper) give the name yourself with
-/// [`Cache::model_named`](crate::Cache::model_named) (and `register!(Vec<User> as "Users")`).
+/// is another type's). `Cache::model` (feature `cache`) and the lockfile's `register!` need
+/// it; for any other type (`Vec<User>`, `String`, a transparent wrapper) give the name
+/// yourself with `Cache::model_named` (and `register!(Vec<User> as "Users")`).
 ///
 /// For a hand-written [`CacheVersion`] impl whose shape is a [`Named`] type, an empty impl is
 /// enough:

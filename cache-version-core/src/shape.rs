@@ -126,6 +126,7 @@ impl core::fmt::Debug for Ty {
 /// `#[cache_version(as = "cache_version_core::shape::SerdeBytes")]`.
 pub enum SerdeBytes {}
 
+#[diagnostic::do_not_recommend]
 impl crate::CacheVersion for SerdeBytes {
     const SHAPE: &'static Shape = &Shape::Bytes;
 }
@@ -325,6 +326,11 @@ pub struct FieldMeta {
     pub aliases: &'static [&'static str],
     /// `skip_deserializing`: the reader ignores the field.
     pub skip_deserializing: bool,
+    /// The field is written by `#[serde(with)]`/`serialize_with` code and nobody stated what
+    /// it writes (no `as`, no `opaque`): an opaque leaf that was not acknowledged, reported
+    /// as a warning by the lockfile check. Not about reading, but like the rest of this
+    /// struct not part of the version.
+    pub with_unstated: bool,
 }
 
 /// Reader-side leniency of a variant (evolution metadata, not identity).
@@ -344,6 +350,7 @@ impl FieldMeta {
         default: false,
         aliases: &[],
         skip_deserializing: false,
+        with_unstated: false,
     };
 }
 

@@ -692,3 +692,50 @@ mod smallvec1 {
         writes_its_shape(&v);
     }
 }
+
+/// Models that hold the feature crates' types compile through the derive's hinted bound (the
+/// one whose error names the feature) and have those types' shapes.
+#[cfg(all(
+    feature = "derive",
+    feature = "chrono04",
+    feature = "uuid1",
+    feature = "serde_json1",
+    feature = "indexmap2"
+))]
+mod hinted_fields {
+    use cache_version_core::CacheVersion;
+
+    #[derive(serde::Serialize, CacheVersion)]
+    struct Session {
+        id: uuid::Uuid,
+        previous: Option<uuid::Uuid>,
+        at: chrono::DateTime<chrono::Utc>,
+        extra: serde_json::Value,
+        tags: indexmap::IndexMap<String, u8, std::collections::hash_map::RandomState>,
+    }
+
+    #[test]
+    fn fields_of_feature_types_have_their_shapes() {
+        let fields = match Session::SHAPE.as_named().unwrap().body {
+            cache_version_core::Body::Struct { fields, .. } => fields,
+            _ => unreachable!(),
+        };
+        assert_eq!(fields[0].ty.version, <uuid::Uuid as CacheVersion>::VERSION);
+        assert_eq!(
+            fields[1].ty.version,
+            <Option<uuid::Uuid> as CacheVersion>::VERSION
+        );
+        assert_eq!(
+            fields[2].ty.version,
+            <chrono::DateTime<chrono::Utc> as CacheVersion>::VERSION
+        );
+        assert_eq!(
+            fields[3].ty.version,
+            <serde_json::Value as CacheVersion>::VERSION
+        );
+        assert_eq!(
+            fields[4].ty.version,
+            <indexmap::IndexMap<String, u8, std::collections::hash_map::RandomState> as CacheVersion>::VERSION
+        );
+    }
+}

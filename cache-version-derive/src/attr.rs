@@ -66,6 +66,10 @@ pub struct Container {
     pub bound: Option<(Span, Vec<syn::WherePredicate>)>,
     /// `crate = "..."`: the path of `cache_version_core`, and the literal's span.
     pub krate: Option<(Span, syn::Path)>,
+    /// `as = "Type"`: the type is written as `Type` (a hand-written `Serialize`).
+    pub as_type: Option<(Span, syn::Type)>,
+    /// `opaque`: the type is written by code whose shape cannot be stated.
+    pub opaque: Option<Span>,
 }
 
 /// `#[cache_version(...)]` on a variant.
@@ -151,6 +155,16 @@ fn parse_str(meta: &ParseNestedMeta) -> syn::Result<LitStr> {
         .map_err(|e| syn::Error::new(e.span(), format!("`{key}` takes a string: `{example}`")))
 }
 
+fn parse_type(meta: &ParseNestedMeta) -> syn::Result<syn::Type> {
+    let lit = parse_str(meta)?;
+    lit.parse().map_err(|e| {
+        syn::Error::new(
+            lit.span(),
+            format!("invalid type in `as` ({e}): expected a type such as `Vec<String>`"),
+        )
+    })
+}
+
 fn parse_bound(meta: &ParseNestedMeta) -> syn::Result<Vec<syn::WherePredicate>> {
     let lit = parse_str(meta)?;
     let parser =
@@ -219,6 +233,8 @@ impl Container {
         let mut bump = Once::new("bump");
         let mut bound = Once::new("bound");
         let mut krate = Once::new("crate");
+        let mut as_type = Once::new("as");
+        let mut opaque = Once::new("opaque");
         each_meta(attrs, errors, |meta, errors| {
             let span = meta
                 .path
@@ -251,21 +267,39 @@ impl Container {
                     )
                 })?;
                 krate.set(errors, lit.span(), path);
-            } else if meta.path.is_ident("opaque") || meta.path.is_ident("as") {
-                return Err(meta.error(format!(
-                    "`{}` belongs on a field, not on the type",
-                    key_name(meta)
-                )));
+            } else if meta.path.is_ident("as") {
+                // #[cache_version(as = "String")]
+                let ty = parse_type(meta)?;
+                as_type.set(errors, span, ty);
+            } else if meta.path.is_ident("opaque") {
+                // #[cache_version(opaque)]
+                if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
+                    return Err(meta.error(
+                        "`opaque` takes no value or arguments: write `#[cache_version(opaque)]` \
+                         (the leaf is named after the type)",
+                    ));
+                }
+                opaque.set(errors, span, ());
             } else {
-                return Err(unknown(meta, "name, bump, bound, crate"));
+                return Err(unknown(meta, "name, bump, bound, crate, as, opaque"));
             }
             Ok(())
         });
+        let opaque = opaque.get().map(|(s, ())| s);
+        let as_type = as_type.get();
+        if let (Some(_), Some((span, _))) = (&opaque, &as_type) {
+            errors.spanned(
+                *span,
+                "`opaque` and `as` cannot be combined: `as` states the shape, `opaque` says it is unknown",
+            );
+        }
         Container {
             name: name.get(),
             bump: bump.get(),
             bound: bound.get(),
             krate: krate.get(),
+            as_type,
+            opaque,
         }
     }
 }
@@ -347,15 +381,7 @@ impl Field {
                 opaque.set(errors, span, ());
             } else if meta.path.is_ident("as") {
                 // #[cache_version(as = "Vec<String>")]
-                let lit = parse_str(meta)?;
-                let ty: syn::Type = lit.parse().map_err(|e| {
-                    syn::Error::new(
-                        lit.span(),
-                        format!(
-                            "invalid type in `as` ({e}): expected a type such as `Vec<String>`"
-                        ),
-                    )
-                })?;
+                let ty = parse_type(meta)?;
                 as_type.set(errors, span, ty);
             } else if meta.path.is_ident("bound") {
                 // #[cache_version(bound = "T: CacheVersion")]

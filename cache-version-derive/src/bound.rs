@@ -1,8 +1,14 @@
 //! Bounds: `T: CacheVersion` for every type parameter that reaches a serialized field, and
 //! `T::Assoc: CacheVersion` for associated types, like serde's `bound.rs`. None for
-//! `PhantomData<T>`, skipped fields, `opaque` fields or fields written by `with` code.
-//! `#[cache_version(bound = "...")]` on the type replaces the inference; on a field it replaces
-//! the inference for that field.
+//! `PhantomData<T>` (however the path is written), `[T; 0]`, skipped fields, `opaque` fields
+//! or fields written by `with` code. `#[cache_version(bound = "...")]` on the type replaces
+//! the inference; on a field it replaces the inference for that field.
+//!
+//! `#[serde(bound = "...")]` (its serialize side) is honoured too: it says which types serde
+//! needs to serialize, so an inferred bound is kept only when its type names a type parameter
+//! that serde's bound names. `#[serde(bound = "")]` therefore infers nothing, which is what a
+//! type whose parameter reaches only a `PhantomData` through a type alias (invisible to any
+//! derive) needs.
 
 use std::collections::BTreeSet;
 
@@ -26,7 +32,8 @@ pub fn with_bounds(input: &Input) -> syn::Generics {
         match &input.model {
             Model::Named(body) => collect_body(body, &mut fields),
             Model::Transparent(f) => fields.push(f),
-            Model::Same(t) => types.push(t),
+            Model::Same(t) | Model::Stated(TyIr::Rust(t)) => types.push(t),
+            Model::Stated(_) => {}
             Model::Proxy { write, read } => {
                 for side in [write, read] {
                     match side {
@@ -36,21 +43,31 @@ pub fn with_bounds(input: &Input) -> syn::Generics {
                 }
             }
         }
+        for t in types {
+            used(t, &params, &mut bounded);
+        }
         for f in fields {
             if let Some(b) = &f.bound {
                 predicates.extend(b.iter().cloned());
             } else if let TyIr::Rust(t) = &f.ty {
-                types.push(t);
+                let mut own = Vec::new();
+                used(t, &params, &mut own);
+                if let Some(serde) = &f.serde_bound {
+                    let allowed = named_params(serde, &params);
+                    own.retain(|t| mentions(t, &allowed));
+                }
+                bounded.extend(own);
             }
         }
-        for t in types {
-            used(t, &params, &mut bounded);
+        if let Some(serde) = &input.serde_bound {
+            let allowed = named_params(serde, &params);
+            bounded.retain(|t| mentions(t, &allowed));
         }
         let mut seen = BTreeSet::new();
         for t in bounded {
             let key = quote::ToTokens::to_token_stream(&t).to_string();
             if seen.insert(key) {
-                predicates.push(syn::parse_quote!(#t: _cv::__private::CacheVersion));
+                predicates.push(syn::parse_quote!(#t: _cv::CacheVersion));
             }
         }
     }
@@ -58,6 +75,40 @@ pub fn with_bounds(input: &Input) -> syn::Generics {
         generics.make_where_clause().predicates.extend(predicates);
     }
     generics
+}
+
+/// The type parameters that the bounded types of `predicates` name.
+fn named_params(predicates: &[syn::WherePredicate], params: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for p in predicates {
+        if let syn::WherePredicate::Type(pt) = p {
+            idents(quote::ToTokens::to_token_stream(&pt.bounded_ty), &mut |i| {
+                if params.contains(&i) {
+                    out.insert(i);
+                }
+            });
+        }
+    }
+    out
+}
+
+/// Whether `ty` names one of `params`.
+fn mentions(ty: &Type, params: &BTreeSet<String>) -> bool {
+    let mut found = false;
+    idents(quote::ToTokens::to_token_stream(ty), &mut |i| {
+        found |= params.contains(&i);
+    });
+    found
+}
+
+fn idents(tokens: proc_macro2::TokenStream, f: &mut impl FnMut(String)) {
+    for tt in tokens {
+        match tt {
+            proc_macro2::TokenTree::Ident(i) => f(i.to_string()),
+            proc_macro2::TokenTree::Group(g) => idents(g.stream(), f),
+            _ => {}
+        }
+    }
 }
 
 fn collect_body<'a>(body: &'a Body, out: &mut Vec<&'a FieldIr>) {

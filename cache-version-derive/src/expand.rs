@@ -1,6 +1,8 @@
-//! Code generation. Everything sits in `const _: () = { ... };` with the core crate bound once
-//! as `_cv`, and names only `::core`-free absolute paths through `_cv::__private`, so a caller
-//! that shadows `Option`, `Some`, `Box` or `Vec` cannot break it.
+//! Code generation. Everything sits in `const _: () = { ... };` with the core crate's
+//! `__private` module bound once as `_cv`, and names only paths through it, so a caller that
+//! shadows `Option`, `Some`, `Box` or `Vec` cannot break it. The expansion is kept short
+//! (constructor calls for the common cases, one byte-string token per digest): rustc parses,
+//! resolves and hashes it on every build, incremental ones included.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
@@ -20,9 +22,9 @@ pub fn derive(input: &syn::DeriveInput) -> TokenStream {
 fn krate(path: Option<&(Span, syn::Path)>) -> TokenStream {
     match path {
         // Spanned on the user's literal, so an unresolved path is reported there.
-        Some((span, p)) => quote_spanned!(*span=> use #p as _cv;),
+        Some((span, p)) => quote_spanned!(*span=> use #p::__private as _cv;),
         None => quote!(
-            use ::cache_version_core as _cv;
+            use ::cache_version_core::__private as _cv;
         ),
     }
 }
@@ -36,6 +38,26 @@ struct Extra {
     model_items: Option<TokenStream>,
     /// Compile-time checks.
     checks: TokenStream,
+    /// The name of the `const NAME: () = { ... };` block (`_` when `None`).
+    block_name: Option<syn::Ident>,
+}
+
+/// The name of the `const NAME: () = { ... };` block around a derived type's impls: rustc's
+/// report of a const-evaluation cycle prints every constant it passed by its path,
+/// `NAME::<impl at …>::SHAPE`, so this name is how the report names the types in a cycle, and
+/// says what to do (at no cost: the block exists anyway). Alone in the report: the type holds
+/// itself in a way the derive could not see (a type alias without parameters, a projection in
+/// a generic type); with other types: they contain each other.
+fn cycle_hint(ident: &syn::Ident) -> syn::Ident {
+    let name = ident.to_string();
+    let name = name.strip_prefix("r#").unwrap_or(&name);
+    syn::Ident::new(
+        &format!(
+            "{name}__CACHE_VERSION_CYCLE__ALONE_IT_HOLDS_ITSELF_WRITE_Self_FOR_THE_ALIAS_OR_PATH__\
+             WITH_OTHER_TYPES_BREAK_ONE_EDGE_WITH_AS_OR_OPAQUE"
+        ),
+        ident.span(),
+    )
 }
 
 fn wrap(
@@ -47,10 +69,17 @@ fn wrap(
 ) -> TokenStream {
     let ident = &input.ident;
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    // An impl without parameters has no bound that could fail inside it: hiding it from
+    // rustc's "the following other types implement trait" list costs no precision.
+    let not_recommended = input
+        .generics
+        .params
+        .is_empty()
+        .then(|| quote!(#[diagnostic::do_not_recommend]));
     let own = extra.own_items.map(|items| {
         quote! {
             #[automatically_derived]
-            impl #impl_generics _cv::__private::OwnShape for #ident #ty_generics #where_clause {
+            impl #impl_generics _cv::OwnShape for #ident #ty_generics #where_clause {
                 #items
             }
         }
@@ -58,19 +87,31 @@ fn wrap(
     let model = extra.model_items.map(|items| {
         quote! {
             #[automatically_derived]
-            impl #impl_generics _cv::__private::CacheModel for #ident #ty_generics #where_clause {
+            impl #impl_generics _cv::CacheModel for #ident #ty_generics #where_clause {
                 #items
             }
         }
     });
     let checks = extra.checks;
+    let block = match extra.block_name {
+        Some(name) => quote!(#name),
+        None => quote!(_),
+    };
     quote! {
         #[doc(hidden)]
-        #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
-        const _: () = {
+        #[allow(
+            non_upper_case_globals,
+            non_local_definitions,
+            unused_qualifications,
+            deprecated,
+            dead_code,
+            clippy::all
+        )]
+        const #block: () = {
             #krate
             #[automatically_derived]
-            impl #impl_generics _cv::__private::CacheVersion for #ident #ty_generics #where_clause {
+            #not_recommended
+            impl #impl_generics _cv::CacheVersion for #ident #ty_generics #where_clause {
                 #items
             }
             #own
@@ -86,12 +127,12 @@ fn stub(input: &syn::DeriveInput, err: Option<syn::Error>) -> TokenStream {
     let errors = err.map(|e| e.to_compile_error());
     let krate = krate(None);
     let items = quote! {
-        const SHAPE: &'static _cv::__private::Shape = &_cv::__private::Shape::Opaque("<invalid>");
+        const SHAPE: &'static _cv::Shape = &_cv::Shape::Opaque("<invalid>");
     };
     // A model impl too, so that `cache.model::<T>()` adds no error of its own.
     let model_items = quote! {
-        fn model_name() -> _cv::__private::Cow<'static, str> {
-            _cv::__private::Cow::Borrowed("invalid")
+        fn model_name() -> _cv::Cow<'static, str> {
+            _cv::Cow::Borrowed("invalid")
         }
     };
     let extra = Extra {
@@ -106,9 +147,16 @@ fn expand(input: &Input) -> TokenStream {
     let krate = krate(input.krate.as_ref());
     let generics = bound::with_bounds(input);
     let args = model_args(&input.original.generics, &generics);
-    let checks = crate::recursion::check_tokens(&input.self_checks);
+    let mut checks =
+        crate::recursion::check_tokens(input.original, &input.self_checks, input.self_probe);
+    if input.with_probe {
+        checks.extend(quote!(
+            use _cv::WithFallback as _;
+        ));
+    }
     let mut extra = Extra {
         checks,
+        block_name: Some(cycle_hint(&input.original.ident)),
         ..Extra::default()
     };
     let items = match &input.model {
@@ -116,25 +164,25 @@ fn expand(input: &Input) -> TokenStream {
             let shape = named_shape(input, body, &args);
             // The model name is `Named::model_name` of the shape: the trait's default.
             extra.model_items = Some(TokenStream::new());
-            quote!(const SHAPE: &'static _cv::__private::Shape = #shape;)
+            quote!(const SHAPE: &'static _cv::Shape = #shape;)
         }
         Model::Transparent(field) => transparent_items(&field.ty),
         Model::Same(t) => transparent_items(&TyIr::Rust(t.clone())),
+        Model::Stated(t) => transparent_items(t),
         Model::Proxy { write, read } => {
             let mut own = None;
             let mut side = |s: &Side| match s {
-                Side::Type(t) => ty(&TyIr::Rust(t.clone()), Span::call_site()),
+                Side::Type(t) => ty(&TyIr::Rust(t.clone()), Span::call_site(), None),
                 Side::Own(body) => {
                     own = Some(named_shape(input, body, &args));
-                    quote!(_cv::__private::own::<Self>())
+                    quote!(_cv::own::<Self>())
                 }
             };
             let (w, r) = (side(write), side(read));
-            extra.own_items =
-                own.map(|own| quote!(const OWN: &'static _cv::__private::Shape = #own;));
+            extra.own_items = own.map(|own| quote!(const OWN: &'static _cv::Shape = #own;));
             quote! {
-                const SHAPE: &'static _cv::__private::Shape =
-                    &_cv::__private::Shape::Proxy { write: #w, read: #r };
+                const SHAPE: &'static _cv::Shape =
+                    &_cv::Shape::Proxy { write: #w, read: #r };
             }
         }
     };
@@ -153,9 +201,9 @@ fn model_args(declared: &syn::Generics, bounded: &syn::Generics) -> Vec<TokenStr
             syn::GenericParam::Type(p) => {
                 let ident = &p.ident;
                 Some(if bound::has_cache_version_bound(bounded, ident) {
-                    quote!(_cv::__private::ModelArg::of::<#ident>())
+                    quote!(_cv::ModelArg::of::<#ident>())
                 } else {
-                    quote!(_cv::__private::ModelArg::Unbound)
+                    quote!(_cv::ModelArg::Unbound)
                 })
             }
             syn::GenericParam::Const(c) => {
@@ -166,14 +214,14 @@ fn model_args(declared: &syn::Generics, bounded: &syn::Generics) -> Vec<TokenStr
                 };
                 Some(match kind.as_deref() {
                     Some("u8" | "u16" | "u32" | "u64" | "u128" | "usize") => {
-                        quote!(_cv::__private::ModelArg::Uint(#ident as u128))
+                        quote!(_cv::ModelArg::Uint(#ident as u128))
                     }
                     Some("i8" | "i16" | "i32" | "i64" | "i128" | "isize") => {
-                        quote!(_cv::__private::ModelArg::Int(#ident as i128))
+                        quote!(_cv::ModelArg::Int(#ident as i128))
                     }
-                    Some("bool") => quote!(_cv::__private::ModelArg::Bool(#ident)),
-                    Some("char") => quote!(_cv::__private::ModelArg::Char(#ident)),
-                    _ => quote!(_cv::__private::ModelArg::Unbound),
+                    Some("bool") => quote!(_cv::ModelArg::Bool(#ident)),
+                    Some("char") => quote!(_cv::ModelArg::Char(#ident)),
+                    _ => quote!(_cv::ModelArg::Unbound),
                 })
             }
         })
@@ -184,11 +232,18 @@ fn model_args(declared: &syn::Generics, bounded: &syn::Generics) -> Vec<TokenStr
 fn transparent_items(t: &TyIr) -> TokenStream {
     match t {
         TyIr::Rust(t) => quote! {
-            const SHAPE: &'static _cv::__private::Shape = <#t as _cv::__private::CacheVersion>::SHAPE;
-            const VERSION: _cv::__private::Version = <#t as _cv::__private::CacheVersion>::VERSION;
+            const SHAPE: &'static _cv::Shape = <#t as _cv::CacheVersion>::SHAPE;
+            const VERSION: _cv::Version = <#t as _cv::CacheVersion>::VERSION;
         },
         TyIr::Opaque(path) => quote! {
-            const SHAPE: &'static _cv::__private::Shape = &_cv::__private::Shape::Opaque(#path);
+            const SHAPE: &'static _cv::Shape = &_cv::Shape::Opaque(#path);
+        },
+        TyIr::With { def, path } => quote! {
+            const SHAPE: &'static _cv::Shape =
+                match <_cv::WithProbe<#def>>::SHAPE {
+                    _cv::Some(shape) => shape,
+                    _cv::None => &_cv::Shape::Opaque(#path),
+                };
         },
     }
 }
@@ -196,71 +251,87 @@ fn transparent_items(t: &TyIr) -> TokenStream {
 fn named_shape(input: &Input, body: &Body, args: &[TokenStream]) -> TokenStream {
     let name = &input.name;
     let template = template::named(input.bump, body);
-    let digest = template::digest(&template);
+    // One byte-string token instead of 32 literals: the expansion is parsed, resolved and
+    // hashed by rustc on every build, so its size is compile time.
+    let digest = proc_macro2::Literal::byte_string(&template::digest(&template));
     let bump = input.bump;
     let default = input.default;
     let deny = input.deny_unknown_fields;
     let body = body_tokens(body);
     quote! {
-        &_cv::__private::Shape::Named(&_cv::__private::Named {
-            name: #name,
-            template: [#(#digest),*],
-            body: #body,
-            meta: _cv::__private::ContainerMeta { default: #default, deny_unknown_fields: #deny },
-            bump: #bump,
-            args: &[#(#args),*],
-        })
+        &_cv::Shape::Named(&_cv::named(
+            #name, #digest, #body, #bump, #default, #deny, &[#(#args),*],
+        ))
     }
 }
 
 fn body_tokens(body: &Body) -> TokenStream {
     match body {
-        Body::Unit => quote!(_cv::__private::Body::UnitStruct),
+        Body::Unit => quote!(_cv::Body::UnitStruct),
         Body::Newtype(f) => {
-            let t = ty(&f.ty, f.span);
-            quote!(_cv::__private::Body::NewtypeStruct(#t))
+            let t = ty(&f.ty, f.span, f.hint);
+            quote!(_cv::Body::NewtypeStruct(#t))
         }
         Body::Tuple(fields) => {
             let fields = fields.iter().map(field_tokens);
-            quote!(_cv::__private::Body::TupleStruct(&[#(#fields),*]))
+            quote!(_cv::Body::TupleStruct(&[#(#fields),*]))
         }
         Body::Struct { tag, fields } => {
             let tag = match tag {
                 Some((tag, name)) => quote! {
-                    _cv::__private::Some(_cv::__private::StructTag { tag: #tag, name: #name })
+                    _cv::Some(_cv::StructTag { tag: #tag, name: #name })
                 },
-                None => quote!(_cv::__private::None),
+                None => quote!(_cv::None),
             };
             let fields = fields.iter().map(field_tokens);
-            quote!(_cv::__private::Body::Struct { tag: #tag, fields: &[#(#fields),*] })
+            quote!(_cv::Body::Struct { tag: #tag, fields: &[#(#fields),*] })
         }
         Body::Enum { repr, variants } => {
             let repr = match repr {
-                Repr::External => quote!(_cv::__private::EnumRepr::External),
-                Repr::Internal(tag) => quote!(_cv::__private::EnumRepr::Internal { tag: #tag }),
+                Repr::External => quote!(_cv::EnumRepr::External),
+                Repr::Internal(tag) => quote!(_cv::EnumRepr::Internal { tag: #tag }),
                 Repr::Adjacent(tag, content) => {
-                    quote!(_cv::__private::EnumRepr::Adjacent { tag: #tag, content: #content })
+                    quote!(_cv::EnumRepr::Adjacent { tag: #tag, content: #content })
                 }
-                Repr::Untagged => quote!(_cv::__private::EnumRepr::Untagged),
+                Repr::Untagged => quote!(_cv::EnumRepr::Untagged),
             };
             let variants = variants.iter().map(variant_tokens);
-            quote!(_cv::__private::Body::Enum { repr: #repr, variants: &[#(#variants),*] })
+            quote!(_cv::Body::Enum { repr: #repr, variants: &[#(#variants),*] })
         }
     }
 }
 
-fn ty(ty: &TyIr, span: Span) -> TokenStream {
+fn ty(ty: &TyIr, span: Span, hint: Option<&str>) -> TokenStream {
     match ty {
-        TyIr::Rust(t) => quote_spanned!(span=> _cv::__private::Ty::of::<#t>()),
-        TyIr::Opaque(path) => quote! {
-            _cv::__private::Ty {
-                shape_fn: {
-                    fn opaque() -> &'static _cv::__private::Shape {
-                        &_cv::__private::Shape::Opaque(#path)
+        TyIr::Rust(t) => match hint {
+            // A well-known crate's type: a missing impl names the feature that provides it.
+            Some(feature) => {
+                let feature = syn::Ident::new(feature, span);
+                quote_spanned!(span=> _cv::features::#feature::ty::<#t>())
+            }
+            None => quote_spanned!(span=> _cv::Ty::of::<#t>()),
+        },
+        TyIr::With { def, path } => quote_spanned! {span=>
+            _cv::with_or_opaque(
+                <_cv::WithProbe<#def>>::TY,
+                {
+                    fn opaque() -> &'static _cv::Shape {
+                        &_cv::Shape::Opaque(#path)
                     }
                     opaque
                 },
-                version: _cv::__private::Version::of(&_cv::__private::Shape::Opaque(#path)),
+                #path,
+            )
+        },
+        TyIr::Opaque(path) => quote! {
+            _cv::Ty {
+                shape_fn: {
+                    fn opaque() -> &'static _cv::Shape {
+                        &_cv::Shape::Opaque(#path)
+                    }
+                    opaque
+                },
+                version: _cv::Version::of(&_cv::Shape::Opaque(#path)),
             }
         },
     }
@@ -276,24 +347,48 @@ fn field_tokens(f: &FieldIr) -> TokenStream {
         skip_deserializing,
         ..
     } = f;
+    let plain = name == de_name
+        && f.kind == FieldKind::Always
+        && *bump == 0
+        && !default
+        && aliases.is_empty()
+        && !skip_deserializing
+        && !f.with_unstated;
+    if let (true, TyIr::Rust(t)) = (plain, &f.ty) {
+        // Most fields: a short constructor call.
+        return match f.hint {
+            Some(feature) => {
+                let feature = syn::Ident::new(feature, f.span);
+                quote_spanned!(f.span=> _cv::features::#feature::field::<#t>(#name))
+            }
+            None => quote_spanned!(f.span=> _cv::field::<#t>(#name)),
+        };
+    }
     let kind = match f.kind {
         FieldKind::Always => quote!(Always),
         FieldKind::MaybeAbsent => quote!(MaybeAbsent),
         FieldKind::Flatten => quote!(Flatten),
         FieldKind::FlattenMaybeAbsent => quote!(FlattenMaybeAbsent),
     };
-    let t = ty(&f.ty, f.span);
+    let t = ty(&f.ty, f.span, f.hint);
+    let with_unstated = match (&f.ty, f.with_unstated) {
+        (_, false) => quote!(false),
+        // A remote definition with an impl is not opaque: only the fallback is unstated.
+        (TyIr::With { def, .. }, true) => quote!(<_cv::WithProbe<#def>>::TY.is_none()),
+        (_, true) => quote!(true),
+    };
     quote! {
-        _cv::__private::Field {
+        _cv::Field {
             name: #name,
             de_name: #de_name,
-            kind: _cv::__private::FieldKind::#kind,
+            kind: _cv::FieldKind::#kind,
             ty: #t,
             bump: #bump,
-            meta: _cv::__private::FieldMeta {
+            meta: _cv::FieldMeta {
                 default: #default,
                 aliases: &[#(#aliases),*],
                 skip_deserializing: #skip_deserializing,
+                with_unstated: #with_unstated,
             },
         }
     }
@@ -318,15 +413,26 @@ fn variant_tokens(v: &VariantIr) -> TokenStream {
         Style::Skipped => quote!(Skipped),
     };
     let fields = v.fields.iter().map(field_tokens);
+    let plain = name == de_name
+        && !untagged
+        && *bump == 0
+        && aliases.is_empty()
+        && !other
+        && !skip_deserializing;
+    if plain {
+        return quote! {
+            _cv::variant(#name, _cv::VariantStyle::#style, &[#(#fields),*])
+        };
+    }
     quote! {
-        _cv::__private::Variant {
+        _cv::Variant {
             name: #name,
             de_name: #de_name,
-            style: _cv::__private::VariantStyle::#style,
+            style: _cv::VariantStyle::#style,
             untagged: #untagged,
             fields: &[#(#fields),*],
             bump: #bump,
-            meta: _cv::__private::VariantMeta {
+            meta: _cv::VariantMeta {
                 aliases: &[#(#aliases),*],
                 other: #other,
                 skip_deserializing: #skip_deserializing,

@@ -14,6 +14,7 @@ mod attr;
 mod bound;
 mod expand;
 mod hash;
+mod hint;
 mod model;
 mod recursion;
 mod template;

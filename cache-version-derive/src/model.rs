@@ -21,6 +21,9 @@ pub enum Model {
     Same(syn::Type),
     /// `into`/`from`/`try_from` naming different types (or only one of them).
     Proxy { write: Side, read: Side },
+    /// `#[cache_version(as = "Type")]` or `#[cache_version(opaque)]` on the type: its
+    /// `Serialize` is hand-written, the shape is stated (or unknown).
+    Stated(TyIr),
 }
 
 /// One side of a proxy.
@@ -75,6 +78,12 @@ pub struct FieldIr {
     pub span: Span,
     /// `#[cache_version(bound = "...")]` on the field: used instead of inferring from it.
     pub bound: Option<Vec<syn::WherePredicate>>,
+    /// `#[serde(bound(serialize = "..."))]` on the field: limits what is inferred from it.
+    pub serde_bound: Option<Vec<syn::WherePredicate>>,
+    /// Written by `with` code whose shape nobody stated (`FieldMeta::with_unstated`).
+    pub with_unstated: bool,
+    /// The feature of `cache_version_core` that implements a well-known type in the field.
+    pub hint: Option<&'static str>,
 }
 
 // Built once per derive and dropped: variant sizes do not matter.
@@ -84,6 +93,39 @@ pub enum TyIr {
     Rust(syn::Type),
     /// A leaf named by a path or type (`with`, `opaque`).
     Opaque(String),
+    /// `#[serde(with = "Def")]` where `Def` looks like a type (a remote definition): `Def`'s
+    /// shape if it implements `CacheVersion`, else the opaque leaf named by the path.
+    With { def: syn::Type, path: String },
+}
+
+/// The type `Def` of a `serialize_with` path `Def::serialize` (what `with = "Def"` gives) when
+/// `Def`'s last segment is written like a type (`UpperCamelCase`): a `#[serde(remote)]`
+/// definition. A lowercase segment is a module (`with = "ts"`), never probed.
+fn remote_definition(path: &syn::ExprPath) -> Option<syn::Type> {
+    let segs = &path.path.segments;
+    if path.qself.is_some() || segs.len() < 2 || segs.last()?.ident != "serialize" {
+        return None;
+    }
+    let def = &segs[segs.len() - 2];
+    if !def
+        .ident
+        .to_string()
+        .starts_with(|c: char| c.is_ascii_uppercase())
+    {
+        return None;
+    }
+    let mut def_path = path.path.clone();
+    def_path.segments.pop();
+    // `pop` leaves the trailing `::`; rebuild without it.
+    let def_path = syn::Path {
+        leading_colon: def_path.leading_colon,
+        segments: def_path
+            .segments
+            .into_pairs()
+            .map(|p| p.into_value())
+            .collect(),
+    };
+    Some(syn::parse_quote!(#def_path))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -116,8 +158,14 @@ pub struct Input<'a> {
     pub deny_unknown_fields: bool,
     pub model: Model,
     pub bound: Option<Vec<syn::WherePredicate>>,
+    /// `#[serde(bound(serialize = "..."))]` on the type: limits what is inferred.
+    pub serde_bound: Option<Vec<syn::WherePredicate>>,
     /// Assertions that the wrappers around self references are std's.
-    pub self_checks: Vec<(syn::Type, syn::Type)>,
+    pub self_checks: Vec<recursion::SelfCheck>,
+    /// Some field type names the local self probe (`MaybeSelf`).
+    pub self_probe: bool,
+    /// Some field is a `with` remote definition (`TyIr::With`).
+    pub with_probe: bool,
     pub krate: Option<(Span, syn::Path)>,
 }
 
@@ -175,10 +223,18 @@ impl<'a> Input<'a> {
         };
 
         let ident = &input.ident;
+        let params: Vec<String> = input
+            .generics
+            .type_params()
+            .map(|p| p.ident.to_string())
+            .collect();
         let checks = std::cell::RefCell::new(Vec::new());
+        let probe = std::cell::Cell::new(false);
+        let with_probe = std::cell::Cell::new(false);
         let replace_self = |t: &syn::Type, ident: &syn::Ident, input: &syn::DeriveInput| {
             let r = recursion::replace_self(t, ident, input);
             checks.borrow_mut().extend(r.checks);
+            probe.set(probe.get() || r.uses_probe);
             r.ty
         };
         let mut read_field = |f: &ast::Field, errors: &mut Errors, kind_allowed: bool| -> FieldIr {
@@ -214,12 +270,33 @@ impl<'a> Input<'a> {
                 };
                 errors.spanned(span, msg);
             }
-            let ty = if let Some((_, t)) = fattrs.as_type {
+            let with_unstated = !skipped
+                && f.attrs.serialize_with().is_some()
+                && fattrs.as_type.is_none()
+                && fattrs.opaque.is_none();
+            let ty = if skipped && kind_allowed {
+                // Never written: no shape, no bound, no self reference to check.
+                TyIr::Rust(f.ty.clone())
+            } else if let Some((_, t)) = fattrs.as_type {
                 TyIr::Rust(replace_self(&t, ident, input))
             } else if fattrs.opaque.is_some() {
-                TyIr::Opaque(compact(f.ty))
+                // Acknowledged: a `with` field keeps the leaf named by its code's path (so that
+                // acknowledging it changes no version), any other by its type.
+                TyIr::Opaque(match f.attrs.serialize_with() {
+                    Some(path) => compact(path),
+                    None => compact(f.ty),
+                })
             } else if let Some(path) = f.attrs.serialize_with() {
-                TyIr::Opaque(compact(path))
+                match remote_definition(path) {
+                    Some(def) => {
+                        with_probe.set(true);
+                        TyIr::With {
+                            def,
+                            path: compact(path),
+                        }
+                    }
+                    None => TyIr::Opaque(compact(path)),
+                }
             } else {
                 TyIr::Rust(replace_self(f.ty, ident, input))
             };
@@ -233,6 +310,10 @@ impl<'a> Input<'a> {
                 FieldKind::MaybeAbsent
             } else {
                 FieldKind::Always
+            };
+            let hint = match &ty {
+                TyIr::Rust(t) => crate::hint::feature(t, &params),
+                _ => None,
             };
             FieldIr {
                 name: f.attrs.name().serialize_name().value.clone(),
@@ -251,6 +332,9 @@ impl<'a> Input<'a> {
                 skip_deserializing: f.attrs.skip_deserializing(),
                 span: f.original.ty.span(),
                 bound: fattrs.bound.map(|(_, b)| b),
+                serde_bound: f.attrs.ser_bound().map(<[_]>::to_vec),
+                with_unstated,
+                hint,
             }
         };
 
@@ -319,7 +403,24 @@ impl<'a> Input<'a> {
             .attrs
             .type_from()
             .or(container.attrs.type_try_from());
-        let model = if container.attrs.transparent() {
+        let model = if let Some((_, t)) = &cattrs.as_type {
+            if let Some((span, _)) = cattrs.bump {
+                errors.spanned(
+                    span,
+                    "a type stated `as` another type has exactly that type's version and cannot \
+                     be bumped: bump the stated type instead (if it is yours)",
+                );
+            }
+            Model::Stated(TyIr::Rust(replace_self(t, ident, input)))
+        } else if cattrs.opaque.is_some() {
+            // Named by the type; a bump goes into the leaf's name (the only way the version of
+            // an opaque type can change).
+            let name = unraw(ident);
+            Model::Stated(TyIr::Opaque(match cattrs.bump {
+                Some((_, n)) => format!("{name} bump={n}"),
+                None => name,
+            }))
+        } else if container.attrs.transparent() {
             let field = container
                 .data
                 .all_fields()
@@ -351,13 +452,15 @@ impl<'a> Input<'a> {
                 }
             }
         };
-        if let (Some((span, _)), Model::Transparent(_) | Model::Same(_)) = (&cattrs.name, &model) {
+        if let (Some((span, _)), Model::Transparent(_) | Model::Same(_) | Model::Stated(_)) =
+            (&cattrs.name, &model)
+        {
             errors.spanned(
                 *span,
                 "`name` has no effect here: a type written exactly as another type \
-                 (`#[serde(transparent)]`, or `into`/`from` one type) has that type's shape, \
-                 so it is not a model of its own; cache it under a name with \
-                 `cache.model_named::<T>(\"Name\")`",
+                 (`#[serde(transparent)]`, `into`/`from` one type, or a stated `as`/`opaque` \
+                 shape) has that shape, so it is not a model of its own; cache it under a name \
+                 with `cache.model_named::<T>(\"Name\")`",
             );
         }
         if let (Some((span, _)), Model::Same(_)) = (&cattrs.bump, &model) {
@@ -380,7 +483,10 @@ impl<'a> Input<'a> {
             deny_unknown_fields: container.attrs.deny_unknown_fields(),
             model,
             bound: cattrs.bound.map(|(_, b)| b),
+            serde_bound: container.attrs.ser_bound().map(<[_]>::to_vec),
             self_checks: checks.into_inner(),
+            self_probe: probe.get(),
+            with_probe: with_probe.get(),
             krate: cattrs.krate,
         })
     }
@@ -448,6 +554,9 @@ fn read_variant(
                 skip_deserializing: false,
                 span: v.original.span(),
                 bound: None,
+                serde_bound: None,
+                with_unstated: true,
+                hint: None,
             });
         }
     } else {

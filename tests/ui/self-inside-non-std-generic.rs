@@ -1,4 +1,4 @@
-// `Self` inside a generic type that is not a std wrapper stays a cycle (a compile error),
+// `Self` inside a generic type that is not a std wrapper is refused (spanned on the field),
 // never a back reference that would mean `Page` instead of `Node`.
 use cache_version_core::CacheVersion;
 use serde::Serialize;

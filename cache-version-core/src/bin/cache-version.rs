@@ -23,7 +23,8 @@ usage:
 diff   prints the structural diff of two lockfiles, each change classified for the codec
        (identical, compatible both ways, backward only, forward only, breaking), and what it
        means for a rolling deploy. Defaults: --format text --codec json --fail-on breaking.
-check  validates one lockfile.
+check  validates one lockfile and lists every model's opaque leaves (values written by custom
+       code), warning about those nobody acknowledged.
 
 exit codes: 0 fine, 1 the --fail-on level was reached, 2 bad input or usage";
 
@@ -80,6 +81,18 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
                     lock.models.len(),
                     lock.types.len()
                 );
+                // Opaque leaves are listed, the unacknowledged ones as a warning: a choice
+                // to make visible, not a failure (exit 0).
+                let leaves = lock.opaque_leaves();
+                if !leaves.is_empty() {
+                    println!("opaque leaves (their code's changes never change a version):");
+                    for leaf in &leaves {
+                        println!("  {leaf}");
+                    }
+                }
+                if let Some(warning) = cache_version_core::lockfile::opaque_warnings(&leaves) {
+                    eprint!("{warning}");
+                }
                 Ok(ExitCode::SUCCESS)
             }
             _ => Err(format!("check takes one lockfile\n\n{USAGE}")),

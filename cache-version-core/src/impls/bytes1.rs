@@ -7,11 +7,13 @@ use crate::shape::Shape;
 use crate::CacheVersion;
 
 // `src/serde.rs`: `serialize_bytes` of the contents, for every format.
+#[diagnostic::do_not_recommend]
 impl CacheVersion for Bytes {
     const SHAPE: &'static Shape = &Shape::Bytes;
 }
 
 // `src/serde.rs`: `serialize_bytes` of the contents, as for `Bytes`.
+#[diagnostic::do_not_recommend]
 impl CacheVersion for BytesMut {
     const SHAPE: &'static Shape = &Shape::Bytes;
 }

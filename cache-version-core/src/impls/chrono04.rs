@@ -12,17 +12,20 @@ use crate::shape::{Shape, Ty};
 use crate::CacheVersion;
 
 // `naive/date/mod.rs`: `collect_str` of the ISO 8601 date (`2024-01-31`).
+#[diagnostic::do_not_recommend]
 impl CacheVersion for NaiveDate {
     const SHAPE: &'static Shape = &Shape::Str;
 }
 
 // `naive/time/serde.rs`: `collect_str` of the time (`13:45:00.123`).
+#[diagnostic::do_not_recommend]
 impl CacheVersion for NaiveTime {
     const SHAPE: &'static Shape = &Shape::Str;
 }
 
 // `naive/datetime/serde.rs`: `collect_str` of the ISO 8601 date and time
 // (`2024-01-31T13:45:00`).
+#[diagnostic::do_not_recommend]
 impl CacheVersion for NaiveDateTime {
     const SHAPE: &'static Shape = &Shape::Str;
 }
@@ -35,16 +38,19 @@ impl<Tz: TimeZone> CacheVersion for DateTime<Tz> {
 
 // `time_delta.rs`: the tuple `(secs: i64, nanos: i32)`. `chrono::Duration` is an alias of
 // `TimeDelta`, so this covers it too.
+#[diagnostic::do_not_recommend]
 impl CacheVersion for TimeDelta {
     const SHAPE: &'static Shape = &Shape::Tuple(&[Ty::of::<i64>(), Ty::of::<i32>()]);
 }
 
 // `month.rs`: `collect_str` of the English name (`January`).
+#[diagnostic::do_not_recommend]
 impl CacheVersion for Month {
     const SHAPE: &'static Shape = &Shape::Str;
 }
 
 // `weekday.rs`: `collect_str` of the `Display` form, the short English name (`Mon`).
+#[diagnostic::do_not_recommend]
 impl CacheVersion for Weekday {
     const SHAPE: &'static Shape = &Shape::Str;
 }

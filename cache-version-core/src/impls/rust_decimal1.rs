@@ -14,6 +14,7 @@ use crate::CacheVersion;
 // a build where another crate turns it on writes a number, not this shape. Keep `serde-float`
 // off, or write such fields with `#[serde(with = "rust_decimal::serde::str")]` (rust_decimal's
 // `serde-with-str` feature), which always writes a string.
+#[diagnostic::do_not_recommend]
 impl CacheVersion for Decimal {
     const SHAPE: &'static Shape = &Shape::Str;
 }

@@ -28,6 +28,7 @@ use crate::CacheVersion;
 
 // `src/number.rs`: `serialize_u64` / `serialize_i64` / `serialize_f64` by default, a
 // one-field struct with `arbitrary_precision` (see the module documentation).
+#[diagnostic::do_not_recommend]
 impl CacheVersion for Number {
     const SHAPE: &'static Shape = &Shape::Opaque("serde_json::Number");
 }
@@ -48,6 +49,7 @@ const fn variant(name: &'static str, style: VariantStyle, fields: &'static [Fiel
 // `src/value/ser.rs`: `serialize_unit` for `Null`, `serialize_bool`, `Number::serialize`,
 // `serialize_str`, the `Vec<Value>` as a seq and `serialize_map` of the object's entries: the
 // untagged enum of the module documentation. `self` is `Value` itself.
+#[diagnostic::do_not_recommend]
 impl CacheVersion for Value {
     const SHAPE: &'static Shape = &Shape::Named(&Named::new(
         "Value",
@@ -87,6 +89,7 @@ impl CacheVersion for Value {
 
 // `src/map.rs`: `serialize_map` of the entries (only `Map<String, Value>` implements
 // `Serialize`).
+#[diagnostic::do_not_recommend]
 impl CacheVersion for Map<String, Value> {
     const SHAPE: &'static Shape = &Shape::Map(Ty::of::<String>(), Ty::of::<Value>());
 }

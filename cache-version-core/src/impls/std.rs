@@ -25,6 +25,7 @@ use crate::CacheVersion;
 macro_rules! leaf {
     ($($shape:ident: $($ty:ty),+;)*) => {
         $($(
+            #[diagnostic::do_not_recommend]
             impl CacheVersion for $ty {
                 const SHAPE: &'static Shape = &Shape::$shape;
             }
@@ -271,6 +272,7 @@ impl<T: CacheVersion> CacheVersion for RangeTo<T> {
     );
 }
 
+#[diagnostic::do_not_recommend]
 impl CacheVersion for Duration {
     const SHAPE: &'static Shape = &Shape::Named(&Named::new(
         "Duration",
@@ -281,6 +283,7 @@ impl CacheVersion for Duration {
     ));
 }
 
+#[diagnostic::do_not_recommend]
 impl CacheVersion for SystemTime {
     const SHAPE: &'static Shape = &Shape::Named(&Named::new(
         "SystemTime",
@@ -293,6 +296,7 @@ impl CacheVersion for SystemTime {
 
 // `OsStr` is the enum `Unix(bytes as a seq of u8) | Windows(seq of u16)`; each platform writes
 // its own variant, and the shape names both so it does not depend on the platform.
+#[diagnostic::do_not_recommend]
 impl CacheVersion for OsStr {
     const SHAPE: &'static Shape = &Shape::Named(&Named::new(
         "OsString",
@@ -312,6 +316,7 @@ transparent! {
 
 // Network addresses: a string in human-readable formats; in compact ones, octets as a tuple,
 // and enums for the address families.
+#[diagnostic::do_not_recommend]
 impl CacheVersion for Ipv4Addr {
     const SHAPE: &'static Shape = &Shape::Readable {
         human: Ty::of::<str>(),
@@ -319,6 +324,7 @@ impl CacheVersion for Ipv4Addr {
     };
 }
 
+#[diagnostic::do_not_recommend]
 impl CacheVersion for Ipv6Addr {
     const SHAPE: &'static Shape = &Shape::Readable {
         human: Ty::of::<str>(),
@@ -327,6 +333,7 @@ impl CacheVersion for Ipv6Addr {
 }
 
 struct IpAddrCompact;
+#[diagnostic::do_not_recommend]
 impl CacheVersion for IpAddrCompact {
     const SHAPE: &'static Shape = &Shape::Named(&Named::new(
         "IpAddr",
@@ -340,6 +347,7 @@ impl CacheVersion for IpAddrCompact {
     ));
 }
 
+#[diagnostic::do_not_recommend]
 impl CacheVersion for IpAddr {
     const SHAPE: &'static Shape = &Shape::Readable {
         human: Ty::of::<str>(),
@@ -347,6 +355,7 @@ impl CacheVersion for IpAddr {
     };
 }
 
+#[diagnostic::do_not_recommend]
 impl CacheVersion for SocketAddrV4 {
     const SHAPE: &'static Shape = &Shape::Readable {
         human: Ty::of::<str>(),
@@ -354,6 +363,7 @@ impl CacheVersion for SocketAddrV4 {
     };
 }
 
+#[diagnostic::do_not_recommend]
 impl CacheVersion for SocketAddrV6 {
     const SHAPE: &'static Shape = &Shape::Readable {
         human: Ty::of::<str>(),
@@ -362,6 +372,7 @@ impl CacheVersion for SocketAddrV6 {
 }
 
 struct SocketAddrCompact;
+#[diagnostic::do_not_recommend]
 impl CacheVersion for SocketAddrCompact {
     const SHAPE: &'static Shape = &Shape::Named(&Named::new(
         "SocketAddr",
@@ -375,6 +386,7 @@ impl CacheVersion for SocketAddrCompact {
     ));
 }
 
+#[diagnostic::do_not_recommend]
 impl CacheVersion for SocketAddr {
     const SHAPE: &'static Shape = &Shape::Readable {
         human: Ty::of::<str>(),

@@ -17,6 +17,7 @@ use crate::shape::{Shape, Ty};
 use crate::CacheVersion;
 
 // `serialize_str` of `2024-01-31`; compact: `(year: i32, ordinal: u16)`.
+#[diagnostic::do_not_recommend]
 impl CacheVersion for Date {
     const SHAPE: &'static Shape = &Shape::Readable {
         human: Ty::of::<str>(),
@@ -26,6 +27,7 @@ impl CacheVersion for Date {
 
 // `serialize_str` of `13:45:00.0`; compact: `(hour: u8, minute: u8, second: u8, nanosecond:
 // u32)`.
+#[diagnostic::do_not_recommend]
 impl CacheVersion for Time {
     const SHAPE: &'static Shape = &Shape::Readable {
         human: Ty::of::<str>(),
@@ -36,6 +38,7 @@ impl CacheVersion for Time {
 // (`PlainDateTime` since time 0.3.54; `PrimitiveDateTime` is its alias.) `serialize_str` of
 // `2024-01-31 13:45:00.0`; compact: `(year: i32, ordinal: u16, hour: u8, minute: u8,
 // second: u8, nanosecond: u32)`.
+#[diagnostic::do_not_recommend]
 impl CacheVersion for PrimitiveDateTime {
     const SHAPE: &'static Shape = &Shape::Readable {
         human: Ty::of::<str>(),
@@ -45,6 +48,7 @@ impl CacheVersion for PrimitiveDateTime {
 
 // The same as `PrimitiveDateTime`, in UTC: `serialize_str` of `2024-01-31 13:45:00.0`;
 // compact: `(year: i32, ordinal: u16, hour: u8, minute: u8, second: u8, nanosecond: u32)`.
+#[diagnostic::do_not_recommend]
 impl CacheVersion for UtcDateTime {
     const SHAPE: &'static Shape = &Shape::Readable {
         human: Ty::of::<str>(),
@@ -55,6 +59,7 @@ impl CacheVersion for UtcDateTime {
 // `serialize_str` of `2024-01-31 13:45:00.0 +01:00:00`; compact: `(year: i32, ordinal: u16,
 // hour: u8, minute: u8, second: u8, nanosecond: u32, offset hours: i8, offset minutes: i8,
 // offset seconds: i8)`.
+#[diagnostic::do_not_recommend]
 impl CacheVersion for OffsetDateTime {
     const SHAPE: &'static Shape = &Shape::Readable {
         human: Ty::of::<str>(),
@@ -63,6 +68,7 @@ impl CacheVersion for OffsetDateTime {
 }
 
 // `serialize_str` of `+01:00:00`; compact: `(hours: i8, minutes: i8, seconds: i8)`.
+#[diagnostic::do_not_recommend]
 impl CacheVersion for UtcOffset {
     const SHAPE: &'static Shape = &Shape::Readable {
         human: Ty::of::<str>(),
@@ -73,6 +79,7 @@ impl CacheVersion for UtcOffset {
 // (`SignedDuration` since time 0.3.54; `Duration` is its alias.) `collect_str` of
 // `-1.500000000` (seconds, nine-digit fraction); compact: `(whole seconds: i64, subsecond
 // nanoseconds: i32)`.
+#[diagnostic::do_not_recommend]
 impl CacheVersion for Duration {
     const SHAPE: &'static Shape = &Shape::Readable {
         human: Ty::of::<str>(),
@@ -81,6 +88,7 @@ impl CacheVersion for Duration {
 }
 
 // The English name (`January`) as a string; compact: the month number as a `u8` (1-12).
+#[diagnostic::do_not_recommend]
 impl CacheVersion for Month {
     const SHAPE: &'static Shape = &Shape::Readable {
         human: Ty::of::<str>(),
@@ -89,6 +97,7 @@ impl CacheVersion for Month {
 }
 
 // The English name (`Monday`) as a string; compact: `number_from_monday` as a `u8` (1-7).
+#[diagnostic::do_not_recommend]
 impl CacheVersion for Weekday {
     const SHAPE: &'static Shape = &Shape::Readable {
         human: Ty::of::<str>(),

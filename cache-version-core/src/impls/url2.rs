@@ -11,6 +11,7 @@ use crate::shape::{
 use crate::CacheVersion;
 
 // `src/lib.rs`: `serialize_str` of the serialized URL (`Url::as_str`), for every format.
+#[diagnostic::do_not_recommend]
 impl CacheVersion for Url {
     const SHAPE: &'static Shape = &Shape::Str;
 }

@@ -1206,6 +1206,13 @@ impl<'a> Ctx<'a> {
                         a.is_some_and(|x| x.skip_deserializing),
                         b.is_some_and(|x| x.skip_deserializing),
                     );
+                    flag(
+                        &mut out,
+                        &at,
+                        "with (unstated custom code)",
+                        a.is_some_and(|x| x.with_unstated),
+                        b.is_some_and(|x| x.with_unstated),
+                    );
                     aliases(
                         &mut out,
                         &at,

@@ -87,6 +87,9 @@ pub struct FieldMetaEntry {
     pub skip_deserializing: bool,
     /// `alias` names (other names the reader accepts).
     pub aliases: Vec<String>,
+    /// Written by `with`/`serialize_with` code nobody stated (written `with`): an opaque leaf
+    /// that was not acknowledged with `as` or `opaque` (see [`Lockfile::opaque_leaves`]).
+    pub with_unstated: bool,
 }
 
 /// Leniency of one variant.
@@ -133,7 +136,11 @@ impl TypeMeta {
         let mut fields = |variant: Option<&str>, fields: &[crate::shape::Field]| {
             for (i, f) in fields.iter().enumerate() {
                 let default = f.meta.default && !container_default;
-                if !default && !f.meta.skip_deserializing && f.meta.aliases.is_empty() {
+                if !default
+                    && !f.meta.skip_deserializing
+                    && f.meta.aliases.is_empty()
+                    && !f.meta.with_unstated
+                {
                     continue;
                 }
                 let flatten = matches!(f.kind, FieldKind::Flatten | FieldKind::FlattenMaybeAbsent);
@@ -148,6 +155,7 @@ impl TypeMeta {
                     default,
                     skip_deserializing: f.meta.skip_deserializing,
                     aliases: f.meta.aliases.iter().map(|a| (*a).to_owned()).collect(),
+                    with_unstated: f.meta.with_unstated,
                 });
             }
         };
@@ -209,6 +217,9 @@ impl TypeMeta {
             }
             if f.skip_deserializing {
                 out.push_str(" skip_deserializing");
+            }
+            if f.with_unstated {
+                out.push_str(" with");
             }
             for a in &f.aliases {
                 out.push_str(" alias=");
@@ -796,11 +807,13 @@ fn parse_meta(
                 default: false,
                 skip_deserializing: false,
                 aliases: Vec::new(),
+                with_unstated: false,
             };
             for word in &w[2..] {
                 match *word {
                     "default" => entry.default = true,
                     "skip_deserializing" => entry.skip_deserializing = true,
+                    "with" => entry.with_unstated = true,
                     other => match alias(other)? {
                         Some(a) => entry.aliases.push(a),
                         None => return Err(perr(n, format!("unknown field flag `{other}`"))),

@@ -64,6 +64,23 @@
 //! the models no other model reaches: `verify` walks everything below them, so each shape is
 //! checked without repeating the walk for every model of a deep graph).
 //!
+//! # Opaque leaves
+//!
+//! A field written by custom code (`#[serde(with = "...")]`, `serialize_with`) is an opaque
+//! leaf: changing that code never changes the version. [`Lockfile::opaque_leaves`] lists every
+//! model's leaves with their paths, and whether they were acknowledged: stated on purpose with
+//! `#[cache_version(opaque)]` (or described with `as`, which makes them no leaf at all). The
+//! check prints a warning for the others, naming each path (it does not fail: a leaf is a
+//! choice, but it should be a visible one), and so does `cache-version check`:
+//!
+//! ```text
+//! warning: 1 opaque leaf(s) written by custom code nobody stated: changing that code never changes the model's version
+//!   Event.at  opaque("ts::serialize")
+//!   state what each writes with #[cache_version(as = "Type")] (check it with conformance::check), or acknowledge it with #[cache_version(opaque)] and bump the model when the code changes
+//! ```
+//!
+//! Such fields carry a `with` flag in their `meta field` line.
+//!
 //! # The format
 //!
 //! Line-oriented UTF-8, `\n` line ends, sorted, one fact per line, so that `git diff` shows
@@ -115,8 +132,9 @@
 //!   (200 models that each reach the previous ones would otherwise repeat ~40 000 definitions).
 //! - **`  meta …`** lines right after a `type` line: evolution metadata, **not** part of any
 //!   version, used to classify changes. `meta default deny_unknown_fields` (container flags,
-//!   either or both); `meta field <field> [default] [skip_deserializing] [alias=<name>]…`;
-//!   `meta variant <variant> [other] [skip_deserializing] [alias=<name>]…`. A `<field>` is a
+//!   either or both); `meta field <field> [default] [skip_deserializing] [with] [alias=<name>]…`;
+//!   `meta variant <variant> [other] [skip_deserializing] [alias=<name>]…`; a field's `with`
+//!   flag marks custom code nobody stated (see "Opaque leaves"). A `<field>` is a
 //!   written name, `#<index>` for positional and flattened fields, prefixed by `<variant>.` for
 //!   a variant's fields. Names are bare identifiers or quoted strings with the canonical
 //!   form's escapes. A field's `default` is written only when the container has no `default`.
@@ -258,6 +276,7 @@ use crate::{CacheModel, CacheVersion};
 mod ast;
 mod diff;
 mod format;
+mod opaque;
 mod report;
 
 pub use diff::{
@@ -267,6 +286,7 @@ pub use format::{
     FieldKey, FieldMetaEntry, Lockfile, ModelEntry, ModelsError, ParseError, TypeEntry, TypeMeta,
     VariantMetaEntry, LOCK_FORMAT,
 };
+pub use opaque::{opaque_warnings, OpaqueLeaf};
 pub use report::{FailOn, UnknownFailOn};
 
 /// The environment variable that makes [`check_lockfile`] rewrite the lockfile instead of
@@ -625,6 +645,13 @@ pub fn check_lockfile_with(
             label: m.label(),
             error,
         })?;
+    }
+    if let Some(warning) = opaque_warnings(&generated.opaque_leaves()) {
+        // Straight to the process's stderr, not through `eprintln!`, which the test harness
+        // captures and shows only for failing tests: a warning must be seen when it passes.
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "cache-version: {}", path.display());
+        let _ = std::io::stderr().write_all(warning.as_bytes());
     }
     let text = generated.to_text();
     let overwrite = match options.mode {

@@ -479,7 +479,7 @@ pub(crate) struct Shared<S, C> {
     /// Keys whose loader failed recently (fail-safe).
     throttles: Throttles,
     /// Permits for background work (write-backs, eager refreshes).
-    write_backs: Arc<tokio::sync::Semaphore>,
+    pub(crate) write_backs: Arc<tokio::sync::Semaphore>,
     /// The live-version registry.
     pub(crate) live: Live,
     /// The circuit breaker of every store call.
@@ -588,6 +588,9 @@ impl<S: Store> Cache<S> {
     pub const DEFAULT_MAX_KEY_LEN: usize = 16 << 10;
     /// The default value size limit: 8 MiB.
     pub const DEFAULT_MAX_VALUE_LEN: usize = 8 << 20;
+    /// The most keys of a batch (`get_many`, `set_many`, `delete_many`) in one store call:
+    /// larger batches are split, each chunk a store call within the full timeout.
+    pub const BATCH_CHUNK: usize = 1000;
 
     /// Starts configuring a cache over `store`, with [`JsonCodec`].
     pub fn builder(store: S) -> CacheBuilder<S, JsonCodec> {
@@ -871,6 +874,14 @@ pub(crate) trait OtherVersions<T, S: Store, C: Codec>: Send + Sync + 'static {
         logical: &'a [u8],
     ) -> BoxFuture<'a, Option<T>>;
 
+    /// The values of many absent keys from the older versions, in one read per older
+    /// version for all of them (and one batched write-back); `None` where none has it.
+    fn fallback_many<'a>(
+        &'a self,
+        handle: &'a ModelHandle<T, S, C>,
+        logicals: &'a [Vec<u8>],
+    ) -> BoxFuture<'a, Vec<Option<T>>>;
+
     /// Whether writes also go to older versions now.
     fn dual_writes_active(&self) -> bool;
 
@@ -1109,79 +1120,206 @@ where
         })
     }
 
-    /// Reads many values in one store call; one slot per key, in order. Under fail-open an
-    /// unreadable value is a `None` in its slot and a store failure makes every slot `None`;
-    /// under fail-closed either fails the whole call. With migrations registered, each missing
-    /// slot falls back to the older versions as in [`ModelHandle::get`].
+    /// Reads many values; one slot per key, in order. Under fail-open an unreadable value is
+    /// a `None` in its slot and a store failure makes the slots of that chunk `None`; under
+    /// fail-closed either fails the whole call. With migrations registered, the missing keys
+    /// fall back to the older versions in one read per older version (and one batched
+    /// write-back), whatever their number.
+    ///
+    /// Large batches go to the store in chunks of [`Cache::BATCH_CHUNK`] keys, one store call
+    /// each, each within the full timeout: the call takes at most `⌈n / 1000⌉ × timeout`.
     pub async fn get_many<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<Vec<Option<T>>, CacheError> {
         let full: Vec<Vec<u8>> = keys
             .iter()
             .map(|k| self.full_key(k.as_ref()))
             .collect::<Result<_, _>>()?;
-        let cache = &self.inner.cache;
         traced!(self.span("get_many"), async {
             let member = self.joined().await?;
-            let values = match cache.timed_batch(cache.shared.store.get_many(&full)).await {
-                Ok(values) if values.len() == full.len() => values,
-                Ok(values) => {
-                    let e = StoreError::backend(format!(
-                        "get_many returned {} values for {} keys",
-                        values.len(),
-                        full.len()
-                    ));
-                    return self.batch_read_failed(keys, e);
-                }
-                Err(e) => return self.batch_read_failed(keys, e),
-            };
-            // The values stay alive until every one is decoded: freeing each 1 KB buffer
-            // between decodes made glibc's allocator split and merge it with the decoded
-            // strings, ~1 µs a key on the Redis bench.
-            let now = envelope::now_ms();
-            let mut out = Vec::with_capacity(values.len());
-            let mut hits = 0;
-            for ((k, f), v) in keys.iter().zip(&full).zip(&values) {
-                let read = match self
-                    .finish_read(k.as_ref(), f, v.as_deref(), now, member)
-                    .await
-                {
-                    Ok(read) => read,
-                    Err(e) => {
-                        self.inner.cfg.counters.record_n(Event::Hit, hits);
-                        return Err(e);
-                    }
-                };
-                out.push(match read {
-                    Read::Hit(v, _) => {
-                        hits += 1;
-                        Some(v)
-                    }
-                    Read::Absent => match self.resolve_absent(k.as_ref(), f).await {
-                        Read::Hit(v, _) => Some(v),
-                        _ => None,
-                    },
-                    Read::Stale(_) | Read::Miss { .. } => None,
-                });
+            let mut out: Vec<Option<T>> = Vec::with_capacity(full.len());
+            let mut absent: Vec<usize> = Vec::new();
+            for (c, chunk) in full.chunks(Cache::<S>::BATCH_CHUNK).enumerate() {
+                let base = c * Cache::<S>::BATCH_CHUNK;
+                let logicals = &keys[base..base + chunk.len()];
+                self.read_chunk(logicals, chunk, member, base, &mut out, &mut absent)
+                    .await?;
             }
-            self.inner.cfg.counters.record_n(Event::Hit, hits);
+            if !absent.is_empty() {
+                self.resolve_absent_many(keys, &full, &absent, &mut out)
+                    .await;
+            }
             Ok(out)
         })
     }
 
-    /// Writes many values in one store call, each with the default TTL (jittered per entry),
-    /// reaching every live version of each key as [`ModelHandle::set`] does.
+    /// One store call of `get_many`: appends a slot per key to `out`, and the indices
+    /// (offset by `base`) of the absent ones to `absent`.
+    async fn read_chunk<K: AsRef<[u8]>>(
+        &self,
+        logicals: &[K],
+        full: &[Vec<u8>],
+        member: Member<'_>,
+        base: usize,
+        out: &mut Vec<Option<T>>,
+        absent: &mut Vec<usize>,
+    ) -> Result<(), CacheError> {
+        let cache = &self.inner.cache;
+        let values = match cache.timed_batch(cache.shared.store.get_many(full)).await {
+            Ok(values) if values.len() == full.len() => values,
+            Ok(values) => {
+                let e = StoreError::backend(format!(
+                    "get_many returned {} values for {} keys",
+                    values.len(),
+                    full.len()
+                ));
+                out.extend(self.batch_read_failed(logicals, e)?);
+                return Ok(());
+            }
+            Err(e) => {
+                out.extend(self.batch_read_failed(logicals, e)?);
+                return Ok(());
+            }
+        };
+        // The values stay alive until every one is decoded: freeing each 1 KB buffer between
+        // decodes made glibc's allocator split and merge it with the decoded strings, ~1 µs a
+        // key on the Redis bench.
+        let now = envelope::now_ms();
+        let mut hits = 0;
+        for (i, ((k, f), v)) in logicals.iter().zip(full).zip(&values).enumerate() {
+            let read = match self
+                .finish_read(k.as_ref(), f, v.as_deref(), now, member)
+                .await
+            {
+                Ok(read) => read,
+                Err(e) => {
+                    self.inner.cfg.counters.record_n(Event::Hit, hits);
+                    return Err(e);
+                }
+            };
+            out.push(match read {
+                Read::Hit(v, _) => {
+                    hits += 1;
+                    Some(v)
+                }
+                Read::Absent => {
+                    absent.push(base + i);
+                    None
+                }
+                Read::Stale(_) | Read::Miss { .. } => None,
+            });
+        }
+        self.inner.cfg.counters.record_n(Event::Hit, hits);
+        Ok(())
+    }
+
+    /// Resolves the absent slots of a batch: older versions first (batched), then values
+    /// this cache is writing back; the rest are misses.
+    async fn resolve_absent_many<K: AsRef<[u8]>>(
+        &self,
+        keys: &[K],
+        full: &[Vec<u8>],
+        absent: &[usize],
+        out: &mut [Option<T>],
+    ) {
+        let counters = &self.inner.cfg.counters;
+        let mut left: Vec<usize> = absent.to_vec();
+        if let Some(versions) = self.inner.versions.as_deref().filter(|v| v.falls_back()) {
+            let logicals: Vec<Vec<u8>> = left.iter().map(|&i| keys[i].as_ref().to_vec()).collect();
+            let found = versions.fallback_many(self, &logicals).await;
+            let mut still = Vec::new();
+            for (i, v) in left.into_iter().zip(found) {
+                match v {
+                    Some(v) => out[i] = Some(v),
+                    None => still.push(i),
+                }
+            }
+            left = still;
+        }
+        if self.inner.cache.shared.config.background_write_back {
+            let flights = &self.inner.cache.shared.flights;
+            left.retain(|&i| match flights.published::<T>(&full[i]) {
+                Some(v) => {
+                    counters.record(Event::Hit);
+                    out[i] = Some(v);
+                    false
+                }
+                None => true,
+            });
+        }
+        counters.record_n(Event::Miss, left.len() as u64);
+    }
+
+    /// Writes many values, each with the default TTL (jittered per entry), reaching every
+    /// live version of each key as [`ModelHandle::set`] does.
+    ///
+    /// Large batches are encoded and written in chunks of [`Cache::BATCH_CHUNK`] entries, one
+    /// store call each within the full timeout (so at most one chunk's encoded values are held
+    /// at a time). Under fail-open a failed chunk does not stop the others; the call returns
+    /// `Ok`, and how many entries were written is logged and counted (`partial_write`).
     pub async fn set_many<K, V, I>(&self, entries: I) -> Result<(), CacheError>
     where
         K: AsRef<[u8]>,
         V: Borrow<T>,
         I: IntoIterator<Item = (K, V)>,
     {
+        let mut entries = entries.into_iter().peekable();
+        if entries.peek().is_none() {
+            return Ok(());
+        }
+        traced!(self.span("set_many"), async {
+            self.joined().await?;
+            let prefixes = self.invalidation_prefixes(true).await;
+            let (mut written, mut total) = (0usize, 0usize);
+            let mut first_error: Option<(String, StoreError)> = None;
+            loop {
+                let chunk: Vec<(K, V)> = entries.by_ref().take(Cache::<S>::BATCH_CHUNK).collect();
+                if chunk.is_empty() {
+                    break;
+                }
+                total += chunk.len();
+                match self.write_chunk(&chunk, &prefixes).await? {
+                    Ok(()) => written += chunk.len(),
+                    Err(e) => {
+                        let label = batch_label(chunk[0].0.as_ref(), chunk.len());
+                        if self.inner.cache.shared.config.failure_mode == FailureMode::Closed {
+                            return self.store_failed_labeled(label, e, false);
+                        }
+                        if first_error.is_none() {
+                            first_error = Some((label, e));
+                        }
+                    }
+                }
+            }
+            match first_error {
+                None => Ok(()),
+                Some((label, e)) => {
+                    if written > 0 {
+                        self.inner.cfg.counters.record(Event::PartialWrite);
+                        tracing::warn!(
+                            model = %self.inner.cfg.name,
+                            written,
+                            total,
+                            "set_many wrote only part of its entries; the rest failed"
+                        );
+                    }
+                    self.store_failed_labeled(label, e, false)
+                }
+            }
+        })
+    }
+
+    /// Encodes and writes one chunk of `set_many` in one store call. The outer `Result` is
+    /// the caller's error (a key or value refused); the inner one the store's.
+    async fn write_chunk<K: AsRef<[u8]>, V: Borrow<T>>(
+        &self,
+        chunk: &[(K, V)],
+        prefixes: &[Vec<u8>],
+    ) -> Result<Result<(), StoreError>, CacheError> {
         let ttl = self.inner.cfg.default_ttl;
         let dual = self.dual_writes();
-        let mut batch = Vec::new();
-        let mut logicals = Vec::new();
-        let mut stale = Vec::new();
         let now = envelope::now_ms();
-        for (k, v) in entries {
+        let mut batch = Vec::with_capacity(chunk.len());
+        let mut deletes = Vec::new();
+        for (k, v) in chunk {
             let logical = k.as_ref();
             let ttl = ttl.map(|t| self.inner.cache.jittered(t));
             let times = Times::at(now, ttl);
@@ -1193,46 +1331,31 @@ where
                 value: self.encode_checked(logical, v.borrow(), times)?,
                 ttl: physical,
             });
-            logicals.push(logical.to_vec());
             if let Some(versions) = dual {
                 versions.push_dual_writes(
                     self,
                     logical,
                     v.borrow(),
-                    FailSafe::physical(self.inner.cfg.fail_safe.as_ref(), ttl),
+                    physical,
                     times,
                     &mut batch,
-                    &mut stale,
+                    &mut deletes,
                 );
             }
         }
-        if batch.is_empty() {
-            return Ok(());
-        }
-        traced!(self.span("set_many"), async {
-            self.joined().await?;
-            let mut deletes = stale;
-            let prefixes = self.invalidation_prefixes(true).await;
-            Self::push_keys(
-                &prefixes,
-                logicals.iter().map(|l| l.as_slice()),
-                &mut deletes,
-            );
-            match self.store_writes(&batch, deletes).await {
-                Ok(()) => Ok(()),
-                Err(e) => {
-                    let key = batch_label(&logicals[0], logicals.len());
-                    self.store_failed_labeled(key, e, false)
-                }
-            }
-        })
+        Self::push_keys(
+            prefixes,
+            chunk.iter().map(|(k, _)| k.as_ref()),
+            &mut deletes,
+        );
+        Ok(self.store_writes(&batch, deletes).await)
     }
 
-    /// Deletes many values in one store call; returns how many existed (under every version
-    /// reached). Every live and registered version of each key is deleted too, as in
-    /// [`ModelHandle::delete`].
+    /// Deletes many values; returns how many existed (under every version reached). Every
+    /// live and registered version of each key is deleted too, as in
+    /// [`ModelHandle::delete`]. In chunks of [`Cache::BATCH_CHUNK`] keys, one store call each.
     pub async fn delete_many<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<u64, CacheError> {
-        let mut full: Vec<Vec<u8>> = keys
+        let full: Vec<Vec<u8>> = keys
             .iter()
             .map(|k| self.full_key(k.as_ref()))
             .collect::<Result<_, _>>()?;
@@ -1246,17 +1369,24 @@ where
         traced!(self.span("delete_many"), async {
             self.joined().await?;
             let prefixes = self.invalidation_prefixes(false).await;
-            Self::push_keys(&prefixes, keys.iter().map(|k| k.as_ref()), &mut full);
-            match cache
-                .timed_batch(cache.shared.store.delete_many(&full))
-                .await
-            {
-                Ok(n) => Ok(n),
-                Err(e) => {
-                    let key = batch_label(keys[0].as_ref(), keys.len());
-                    self.store_failed_labeled(key, e, false).map(|()| 0)
+            let mut deleted = 0;
+            for (c, chunk) in full.chunks(Cache::<S>::BATCH_CHUNK).enumerate() {
+                let base = c * Cache::<S>::BATCH_CHUNK;
+                let logicals = &keys[base..base + chunk.len()];
+                let mut batch = chunk.to_vec();
+                Self::push_keys(&prefixes, logicals.iter().map(|k| k.as_ref()), &mut batch);
+                match cache
+                    .timed_batch(cache.shared.store.delete_many(&batch))
+                    .await
+                {
+                    Ok(n) => deleted += n,
+                    Err(e) => {
+                        let key = batch_label(logicals[0].as_ref(), logicals.len());
+                        self.store_failed_labeled(key, e, false)?;
+                    }
                 }
             }
+            Ok(deleted)
         })
     }
 

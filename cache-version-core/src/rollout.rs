@@ -88,6 +88,7 @@ use crate::cache::{BoxFuture, ModelHandle, OtherVersions};
 use crate::codec::{Codec, CodecError};
 use crate::envelope::{self, Times};
 use crate::error::DecodeError;
+use crate::failsafe::FailSafe;
 use crate::key::{display_key, KeyPrefix, KeyVersion, NameError};
 use crate::stats::{Counters, Event, Stats};
 use crate::store::{ScanCursor, SetEntry, Store, StoreError};
@@ -337,6 +338,14 @@ where
         Box::pin(self.fallback_read(handle, logical))
     }
 
+    fn fallback_many<'a>(
+        &'a self,
+        handle: &'a ModelHandle<T, S, C>,
+        logicals: &'a [Vec<u8>],
+    ) -> BoxFuture<'a, Vec<Option<T>>> {
+        Box::pin(self.fallback_read_many(handle, logicals))
+    }
+
     fn dual_writes_active(&self) -> bool {
         self.has_dual && self.switches.dual_write.load(Ordering::Relaxed)
     }
@@ -421,13 +430,187 @@ where
             v.counters.record(Event::FallbackRead);
             cfg.counters.record(Event::FallbackHit);
             if self.switches.write_back.load(Ordering::Relaxed) {
-                let times = decoded.times.unwrap_or_else(|| Times::now(ttl));
+                // A new write of the old value: written now (what the trust checks of
+                // other builds compare), expiring when the old entry does.
+                let times = Times {
+                    written_ms: now,
+                    ..decoded.times.unwrap_or_else(|| Times::now(ttl))
+                };
                 self.write_back(handle, logical, &decoded.value, ttl, times, &key, &bytes)
                     .await;
             }
             return Some(decoded.value);
         }
         None
+    }
+
+    /// [`Rollout::fallback_read`] for many keys: one `get_many` per older version (newest
+    /// first) for the keys still missing, then one batched write-back (`set_many_if_absent`),
+    /// one re-read of the sources and, when some changed meanwhile, one delete of those
+    /// write-backs: a handful of store calls whatever the number of keys.
+    async fn fallback_read_many<S: Store>(
+        &self,
+        handle: &ModelHandle<T, S, C>,
+        logicals: &[Vec<u8>],
+    ) -> Vec<Option<T>> {
+        let cache = &handle.inner.cache;
+        let shared = &cache.shared;
+        let cfg = &handle.inner.cfg;
+        let mut out: Vec<Option<T>> = logicals.iter().map(|_| None).collect();
+        let mut missing: Vec<usize> = (0..logicals.len()).collect();
+        // (slot, old key, old bytes, times) of what was found.
+        let mut found: Vec<(usize, Vec<u8>, Vec<u8>, Option<Times>)> = Vec::new();
+        let now = envelope::now_ms();
+        for v in self.versions.iter().filter(|v| v.read.is_some()) {
+            if missing.is_empty() {
+                break;
+            }
+            let keys: Vec<Vec<u8>> = missing
+                .iter()
+                .map(|&i| v.prefix.key(&logicals[i]))
+                .collect();
+            let values = match cache.timed_batch(shared.store.get_many(&keys)).await {
+                Ok(values) if values.len() == keys.len() => values,
+                Ok(_) | Err(_) => {
+                    cfg.counters.record(Event::StoreError);
+                    tracing::warn!(
+                        model = %cfg.name,
+                        version = %v.hex_str(),
+                        keys = keys.len(),
+                        "batched fallback read of an older version failed; treated as misses"
+                    );
+                    break;
+                }
+            };
+            let mut still = Vec::new();
+            for ((i, key), bytes) in missing.into_iter().zip(keys).zip(values) {
+                let Some(bytes) = bytes else {
+                    still.push(i);
+                    continue;
+                };
+                match v.read(&shared.codec, &bytes) {
+                    Ok(d) if d.expired_at(now) => still.push(i),
+                    Ok(d) if !handle.trusts_entry(&v.hex, d.times, now) => {
+                        v.counters.record(Event::Untrusted);
+                        still.push(i);
+                    }
+                    Ok(d) => {
+                        v.counters.record(Event::FallbackRead);
+                        cfg.counters.record(Event::FallbackHit);
+                        found.push((i, key, bytes, d.times));
+                        out[i] = Some(d.value);
+                    }
+                    Err(e) => {
+                        v.count_decode_error(&e);
+                        still.push(i);
+                    }
+                }
+            }
+            missing = still;
+        }
+        if !found.is_empty() && self.switches.write_back.load(Ordering::Relaxed) {
+            self.write_back_many(handle, logicals, &out, found, now)
+                .await;
+        }
+        out
+    }
+
+    /// The batched read-migrate-write of [`Rollout::fallback_read_many`].
+    async fn write_back_many<S: Store>(
+        &self,
+        handle: &ModelHandle<T, S, C>,
+        logicals: &[Vec<u8>],
+        values: &[Option<T>],
+        found: Vec<(usize, Vec<u8>, Vec<u8>, Option<Times>)>,
+        now: u64,
+    ) {
+        let cache = &handle.inner.cache;
+        let cfg = &handle.inner.cfg;
+        let mut writes = Vec::with_capacity(found.len());
+        let mut sources = Vec::with_capacity(found.len());
+        for (i, old_key, old_bytes, times) in found {
+            let Some(value) = &values[i] else { continue };
+            let times = times.unwrap_or_else(|| Times::at(now, cfg.default_ttl));
+            // The old entry's remaining logical life, plus what fail-safe keeps.
+            let ttl = FailSafe::physical(cfg.fail_safe.as_ref(), times.remaining_at(now));
+            let times = Times {
+                written_ms: now,
+                ..times
+            };
+            match handle.encode_checked(&logicals[i], value, times) {
+                Ok(bytes) => {
+                    writes.push(SetEntry {
+                        key: cfg.prefix.key(&logicals[i]),
+                        value: bytes,
+                        ttl,
+                    });
+                    sources.push((old_key, old_bytes));
+                }
+                Err(e) => tracing::warn!(error = %e, "could not encode a migrated value"),
+            }
+        }
+        if writes.is_empty() {
+            return;
+        }
+        // Off the request path when a runtime can take it (bounded like every background
+        // write-back of the cache), so a batch read costs one read per version.
+        let permit = cache.shared.write_backs.clone().try_acquire_owned();
+        match (tokio::runtime::Handle::try_current(), permit) {
+            (Ok(rt), Ok(permit)) => {
+                let handle = handle.clone();
+                rt.spawn(async move {
+                    Self::store_write_backs(&handle, &writes, &sources).await;
+                    drop(permit);
+                });
+            }
+            _ => Self::store_write_backs(handle, &writes, &sources).await,
+        }
+    }
+
+    /// The store calls of a batched write-back: write where the current version has
+    /// nothing, then withdraw what was written from sources that changed meanwhile.
+    async fn store_write_backs<S: Store>(
+        handle: &ModelHandle<T, S, C>,
+        writes: &[SetEntry],
+        sources: &[(Vec<u8>, Vec<u8>)],
+    ) {
+        let cache = &handle.inner.cache;
+        let store = &cache.shared.store;
+        let cfg = &handle.inner.cfg;
+        let landed = match cache.timed_batch(store.set_many_if_absent(writes)).await {
+            Ok(landed) if landed.len() == writes.len() => landed,
+            _ => {
+                cfg.counters.record(Event::StoreError);
+                tracing::warn!(model = %cfg.name, "could not write migrated values back");
+                return;
+            }
+        };
+        let (written, old_keys): (Vec<usize>, Vec<Vec<u8>>) = landed
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| **l)
+            .map(|(j, _)| (j, sources[j].0.clone()))
+            .unzip();
+        if written.is_empty() {
+            return;
+        }
+        // Withdraw the write-backs whose source changed or vanished meanwhile.
+        let now_values = cache.timed_batch(store.get_many(&old_keys)).await;
+        let withdraw: Vec<Vec<u8>> = written
+            .iter()
+            .enumerate()
+            .filter(|(n, &j)| match &now_values {
+                Ok(vals) => vals.get(*n).and_then(Option::as_ref) != Some(&sources[j].1),
+                Err(_) => true,
+            })
+            .map(|(_, &j)| writes[j].key.clone())
+            .collect();
+        if !withdraw.is_empty() {
+            if let Err(e) = cache.timed_batch(store.delete_many(&withdraw)).await {
+                cfg.counters.record(Event::StoreError);
+                tracing::warn!(model = %cfg.name, error = %e, "could not withdraw migrated values whose source changed");
+            }
+        }
     }
 
     /// Read-migrate-write: writes `value` under the current version with the old entry's
@@ -1437,7 +1620,10 @@ where
                     logical: logical_of(&item.key),
                     old_key: item.key,
                     old_bytes: bytes,
-                    times: d.times.unwrap_or_else(|| Times::at(now, ttl)),
+                    times: Times {
+                        written_ms: now,
+                        ..d.times.unwrap_or_else(|| Times::at(now, ttl))
+                    },
                     value: d.value,
                     ttl,
                 }),

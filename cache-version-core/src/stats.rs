@@ -16,6 +16,7 @@
 //! | `cache_version_stale_hit` | `get_or_load` served a stale value by fail-safe (see [`crate::failsafe`]) |
 //! | `cache_version_refresh` | an eager refresh started in the background |
 //! | `cache_version_write_back_dropped` | a background write-back or refresh was dropped: too many in flight |
+//! | `cache_version_partial_write` | a fail-open `set_many` wrote only some of its chunks |
 //! | `cache_version_load_timeout` | a `get_or_load` gave up on a load after the load timeout (its own loader's, or the one it waited on) |
 //!
 //! So for one version, `hit + miss + fallback_hit` are the reads of handles of that version,
@@ -118,6 +119,8 @@ events! {
     Refresh => refresh, "cache_version_refresh";
     /// Background write-backs or refreshes dropped: too many already in flight.
     WriteBackDropped => write_back_dropped, "cache_version_write_back_dropped";
+    /// A `set_many` under fail-open wrote only some of its chunks (the others failed).
+    PartialWrite => partial_write, "cache_version_partial_write";
 }
 
 impl Stats {

@@ -95,6 +95,9 @@ use crate::store::{ScanCursor, SetEntry, Store, StoreError};
 use crate::value::{Decoded, ValueSpec};
 use crate::CacheVersion;
 
+/// An older version's entry a batched fallback found: (slot, old key, old bytes, times).
+type Found = (usize, Vec<u8>, Vec<u8>, Option<Times>);
+
 /// Decodes an older version's payload and converts it to the current type.
 type ReadFn<T, C> = Arc<dyn Fn(&C, &[u8]) -> Result<T, CodecError> + Send + Sync>;
 /// Converts a current value to an older version and appends its encoding.
@@ -459,7 +462,7 @@ where
         let mut out: Vec<Option<T>> = logicals.iter().map(|_| None).collect();
         let mut missing: Vec<usize> = (0..logicals.len()).collect();
         // (slot, old key, old bytes, times) of what was found.
-        let mut found: Vec<(usize, Vec<u8>, Vec<u8>, Option<Times>)> = Vec::new();
+        let mut found: Vec<Found> = Vec::new();
         let now = envelope::now_ms();
         for v in self.versions.iter().filter(|v| v.read.is_some()) {
             if missing.is_empty() {
@@ -521,7 +524,7 @@ where
         handle: &ModelHandle<T, S, C>,
         logicals: &[Vec<u8>],
         values: &[Option<T>],
-        found: Vec<(usize, Vec<u8>, Vec<u8>, Option<Times>)>,
+        found: Vec<Found>,
         now: u64,
     ) {
         let cache = &handle.inner.cache;

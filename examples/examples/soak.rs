@@ -37,6 +37,7 @@ use std::time::{Duration, Instant};
 
 use cache_version_core::{Cache, CacheError, CacheVersion, ModelHandle};
 use cache_version_redis::RedisStore;
+use cache_version_tests::restartable::Restarted;
 use serde::{Deserialize, Serialize};
 
 /// The TTL of every write (longer than any run).
@@ -351,13 +352,14 @@ async fn op<T: Checked, S: cache_version_core::Store>(
 }
 
 async fn worker(
-    cache: Cache<RedisStore>,
+    caches: [Cache<RedisStore>; 2],
     shared: Arc<Shared>,
     writer: u32,
     deadline: Instant,
 ) -> [Samples; 3] {
-    let v1 = cache.model::<Item>().with_default_ttl(Some(TTL));
-    let v2 = cache.model::<ItemV2>().with_default_ttl(Some(TTL));
+    // Two builds, each with its own cache (its own connection and live-version record).
+    let v1 = caches[0].model::<Item>().with_default_ttl(Some(TTL));
+    let v2 = caches[1].model::<ItemV2>().with_default_ttl(Some(TTL));
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (u64::from(writer) + 1).wrapping_mul(0x2545_f491));
     let cap = MAX_SAMPLES / shared.workers;
     let mut samples: [Samples; 3] = Default::default();
@@ -372,6 +374,11 @@ async fn worker(
         let micros = u32::try_from(start.elapsed().as_micros()).unwrap_or(u32::MAX);
         samples[kind].add(micros, cap, &mut rng);
         shared.ops[kind].fetch_add(1, Relaxed);
+        // While the circuit breaker is open an operation answers without awaiting anything:
+        // let the fault and progress tasks run (a service awaits its own I/O anyway).
+        if seq.is_multiple_of(64) || rng.next().is_multiple_of(64) {
+            tokio::task::yield_now().await;
+        }
     }
     samples
 }
@@ -408,7 +415,16 @@ fn admin_cmd(addr: &str, args: &[&str]) -> std::io::Result<String> {
     Ok(String::from_utf8_lossy(&buf[..n]).trim().to_owned())
 }
 
-async fn faults(addr: String, every: Duration, deadline: Instant, log: Arc<Mutex<Vec<String>>>) {
+/// The server this program started (`None` with `--redis`): the fault task may restart it.
+type OwnServer = Arc<Mutex<Option<(Restarted, std::path::PathBuf)>>>;
+
+async fn faults(
+    addr: String,
+    every: Duration,
+    deadline: Instant,
+    log: Arc<Mutex<Vec<String>>>,
+    own: OwnServer,
+) {
     let t0 = Instant::now();
     let mut n = 0u32;
     // The first fault half a period in, then one a period: a 20 s run sees both kinds.
@@ -420,16 +436,34 @@ async fn faults(addr: String, every: Duration, deadline: Instant, log: Arc<Mutex
         if Instant::now() + Duration::from_secs(2) >= deadline {
             return;
         }
-        let args: &'static [&'static str] = if n.is_multiple_of(2) {
+        // Pause, kill every connection, and (on a server of our own) a full restart.
+        let restart = own.lock().unwrap().is_some() && n % 3 == 2;
+        let args: &'static [&'static str] = if restart {
+            &["restart the server (kill -9, start empty on the same port)"]
+        } else if n.is_multiple_of(2) {
             &["CLIENT", "PAUSE", "1500", "ALL"]
         } else {
             &["CLIENT", "KILL", "TYPE", "normal"]
         };
         n += 1;
         let a = addr.clone();
-        let reply = tokio::task::spawn_blocking(move || admin_cmd(&a, args))
-            .await
-            .expect("fault task");
+        let own = own.clone();
+        let reply = tokio::task::spawn_blocking(move || {
+            if restart {
+                let mut slot = own.lock().unwrap();
+                let (old, dir) = slot.take().expect("our server");
+                let port = old.port();
+                drop(old); // kill -9 through its watchdog
+                let t = Instant::now();
+                let new = Restarted::start(port, &dir, &[]);
+                *slot = Some((new, dir));
+                Ok(format!("back in {:?}", t.elapsed()))
+            } else {
+                admin_cmd(&a, args)
+            }
+        })
+        .await
+        .expect("fault task");
         let line = format!(
             "[{:>5.1}s] fault: {} -> {}",
             t0.elapsed().as_secs_f64(),
@@ -462,28 +496,39 @@ fn ms(micros: u32) -> String {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a = args();
     // Without --redis, a server of our own on 127.0.0.1 (stopped when this program ends).
-    let own_server;
+    let own: OwnServer = Arc::default();
     let url = match &a.url {
         Some(u) => u.clone(),
         None => {
-            own_server = cache_version_tests::redis_harness::RedisServer::start();
-            println!("started redis-server on {}", own_server.url());
-            own_server.url()
+            let port = cache_version_tests::restartable::unused_port();
+            let dir = std::env::temp_dir().join(format!("cv-soak-{}-{port}", std::process::id()));
+            std::fs::create_dir_all(&dir)?;
+            let server = Restarted::start(port, &dir, &[]);
+            let url = server.url();
+            println!("started redis-server on {url}");
+            *own.lock().unwrap() = Some((server, dir));
+            url
         }
     };
-    let store = RedisStore::builder(url.clone())
-        .connect_timeout(Duration::from_millis(500))
-        .response_timeout(Duration::from_millis(500))
-        .build()
-        .await?;
-    let cache = Cache::builder(store)
-        .namespace(a.namespace.clone())
-        .default_ttl(TTL)
-        .timeout(Duration::from_millis(300))
-        .build()?;
+    let mut caches = Vec::new();
+    for _ in 0..2 {
+        let store = RedisStore::builder(url.clone())
+            .connect_timeout(Duration::from_millis(500))
+            .response_timeout(Duration::from_millis(500))
+            .build()
+            .await?;
+        caches.push(
+            Cache::builder(store)
+                .namespace(a.namespace.clone())
+                .default_ttl(TTL)
+                .timeout(Duration::from_millis(300))
+                .build()?,
+        );
+    }
+    let caches: [Cache<RedisStore>; 2] = [caches.remove(0), caches.remove(0)];
     {
-        let v1 = cache.model::<Item>();
-        let v2 = cache.model::<ItemV2>();
+        let v1 = caches[0].model::<Item>();
+        let v2 = caches[1].model::<ItemV2>();
         assert_ne!(v1.version(), v2.version(), "the two shapes share a version");
         println!(
             "soak: {} workers, {} s, {} keys x 2 models (Item {} / Item {}), faults every {} s, \
@@ -520,18 +565,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             a.fault_every,
             deadline,
             fault_log.clone(),
+            own.clone(),
         ))
     });
     let progress = {
         let shared = shared.clone();
-        let cache = cache.clone();
+        let caches = caches.clone();
         tokio::spawn(async move {
             let mut last = 0u64;
             loop {
                 tokio::time::sleep(Duration::from_secs(5)).await;
                 let ops: Vec<u64> = shared.ops.iter().map(|o| o.load(Relaxed)).collect();
                 let total: u64 = ops.iter().sum();
-                let s = cache.stats().total();
+                let mut s = caches[0].stats().total();
+                let t = caches[1].stats().total();
+                s.hit += t.hit;
+                s.miss += t.miss;
+                s.store_error += t.store_error;
+                s.decode_error += t.decode_error;
+                s.version_mismatch += t.version_mismatch;
                 println!(
                     "[{:>5.1}s] ops {total} (+{}/5s: {:.0}/s) get {} set {} delete {} | hit {} \
                      miss {} store_error {} decode_error {} version_mismatch {} | wrong {}",
@@ -554,7 +606,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
 
     let handles: Vec<_> = (0..a.workers)
-        .map(|w| tokio::spawn(worker(cache.clone(), shared.clone(), w as u32, deadline)))
+        .map(|w| tokio::spawn(worker(caches.clone(), shared.clone(), w as u32, deadline)))
         .collect();
     let mut merged: [Vec<u32>; 3] = Default::default();
     let mut max = [0u32; 3];
@@ -590,7 +642,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ops[DEL]
     );
     println!("faults injected: {}", fault_log.lock().unwrap().len());
-    let snapshot = cache.stats();
+    let mut snapshot = caches[0].stats();
+    snapshot.models.extend(caches[1].stats().models);
     println!(
         "{:<8} {:<18} {:>10} {:>10} {:>12} {:>16} {:>12} {:>6}",
         "model",

@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::store::{HashFields, ScanCursor, ScanPage, SetEntry, Store, StoreError, ValueAndTtl};
+use crate::store::{
+    HashFields, ScanCursor, ScanPage, SetEntry, Store, StoreError, ValueAndTtl, Watch, WatchSender,
+};
 
 /// A bounded in-memory [`Store`]. Cloning is cheap and shares the data.
 ///
@@ -108,6 +110,8 @@ impl MemoryStoreBuilder {
                 max_bytes: self.max_bytes,
                 entries: AtomicUsize::new(0),
                 bytes: AtomicUsize::new(0),
+                watchers: Mutex::new(Vec::new()),
+                watching: AtomicUsize::new(0),
             }),
         }
     }
@@ -159,7 +163,7 @@ impl MemoryStore {
             .sum()
     }
 
-    /// Removes everything.
+    /// Removes everything. Watches ([`Store::watch`]) get [`Flushed`](crate::WatchEvent::Flushed).
     pub fn clear(&self) {
         let inner = &*self.inner;
         for i in 0..inner.shards.len() {
@@ -169,6 +173,7 @@ impl MemoryStore {
                 shard.remove(inner, &k);
             }
         }
+        inner.flushed();
     }
 
     /// The live value at `key`; an error when the key holds a hash record.
@@ -223,11 +228,13 @@ impl MemoryStore {
             }
             shard.remove(inner, key);
             if ttl == Some(Duration::ZERO) {
+                inner.changed(key);
                 return Ok(true);
             }
             // An unrepresentable deadline (a TTL of centuries) means "no expiry".
             let expires = ttl.and_then(|t| now.checked_add(t));
             shard.insert(inner, key, Value::Bytes(value.into()), expires);
+            inner.changed(key);
             while inner.over() && shard.map.len() > 1 {
                 shard.evict_one(inner, now);
             }
@@ -285,16 +292,19 @@ impl MemoryStore {
                 .iter()
                 .map(|(f, v)| (f.to_vec(), v.to_vec()))
                 .collect();
-            shard.remove(inner, key);
+            let existed = shard.remove(inner, key).is_some();
             let expires = match ttl {
                 Some(t) => now.checked_add(t),
                 None => old_expiry,
             };
             if !fields.is_empty() && ttl != Some(Duration::ZERO) {
                 shard.insert(inner, key, Value::Hash(fields), expires);
+                inner.changed(key);
                 while inner.over() && shard.map.len() > 1 {
                     shard.evict_one(inner, now);
                 }
+            } else if existed {
+                inner.changed(key);
             }
             out = (r, listed);
         }
@@ -322,7 +332,10 @@ impl MemoryStore {
         let now = Instant::now();
         let mut shard = inner.lock(inner.shard_of(key));
         match shard.remove(inner, key) {
-            Some(e) => !e.expired(now),
+            Some(e) => {
+                inner.changed(key);
+                !e.expired(now)
+            }
             None => false,
         }
     }
@@ -393,9 +406,45 @@ struct Inner {
     max_bytes: usize,
     entries: AtomicUsize,
     bytes: AtomicUsize,
+    /// The prefixes watched ([`Store::watch`]) and their senders.
+    watchers: Mutex<Vec<(Box<[u8]>, WatchSender)>>,
+    /// `watchers.len()`, read without the lock on every change.
+    watching: AtomicUsize,
 }
 
 impl Inner {
+    /// Reports a change of `key` (written, deleted, expired or evicted) to the watches whose
+    /// prefix it starts with. Called after the change, under the key's shard lock, so a read
+    /// that starts after the report sees the change.
+    fn changed(&self, key: &[u8]) {
+        if self.watching.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        self.each_watcher(|prefix, tx| {
+            if key.starts_with(prefix) {
+                tx.invalidated_key(key);
+            }
+        });
+    }
+
+    /// Reports to every watch that every key may have changed.
+    fn flushed(&self) {
+        if self.watching.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        self.each_watcher(|_, tx| tx.flushed());
+    }
+
+    /// Calls `f` on every open watch, forgetting those whose consumer is gone.
+    fn each_watcher(&self, mut f: impl FnMut(&[u8], &WatchSender)) {
+        let mut watchers = self.watchers.lock().unwrap_or_else(|e| e.into_inner());
+        watchers.retain(|(_, tx)| !tx.is_closed());
+        for (prefix, tx) in watchers.iter() {
+            f(prefix, tx);
+        }
+        self.watching.store(watchers.len(), Ordering::Release);
+    }
+
     fn shard_of(&self, key: &[u8]) -> usize {
         (self.hasher.hash_one(key) % self.shards.len() as u64) as usize
     }
@@ -470,6 +519,7 @@ impl Shard {
         let expired = self.map.get(key)?.expired(now);
         if expired {
             self.remove(inner, key);
+            inner.changed(key);
             return None;
         }
         let tick = self.next_tick();
@@ -518,6 +568,7 @@ impl Shard {
                 Some(((t, _), key)) if *t <= now => {
                     let key = key.clone();
                     self.remove(inner, &key);
+                    inner.changed(&key);
                     n += 1;
                 }
                 _ => break,
@@ -535,6 +586,7 @@ impl Shard {
             Some((_, key)) => {
                 let key = key.clone();
                 self.remove(inner, &key);
+                inner.changed(&key);
                 true
             }
             None => false,
@@ -639,6 +691,24 @@ impl Store for MemoryStore {
         count: usize,
     ) -> Result<ScanPage, StoreError> {
         Ok(self.scan_now(prefix, &cursor, count))
+    }
+
+    /// In process: every write, delete, expiry (when the store removes the entry: on a read,
+    /// by a write's sweep, by [`MemoryStore::purge_expired`]) and eviction under `prefix` is
+    /// reported at once, before the call that made it returns; [`MemoryStore::clear`] is a
+    /// flush. Established from the start.
+    fn watch(&self, prefix: &[u8]) -> Option<Watch> {
+        let (tx, watch) = Watch::channel();
+        tx.established();
+        let mut watchers = self
+            .inner
+            .watchers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        watchers.retain(|(_, tx)| !tx.is_closed());
+        watchers.push((prefix.into(), tx));
+        self.inner.watching.store(watchers.len(), Ordering::Release);
+        Some(watch)
     }
 
     /// Zero: every call finishes when first polled (it never waits on anything but a shard's

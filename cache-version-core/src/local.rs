@@ -220,10 +220,10 @@ impl LocalTier {
             cache: quick_cache::sync::Cache::with_options(
                 options,
                 ByWeight,
-                hasher.clone(),
+                hasher,
                 Evictions {
                     count: evictions.clone(),
-                    hasher: hasher.clone(),
+                    hasher,
                 },
             ),
             hasher,
@@ -421,9 +421,11 @@ mod tests {
     use super::*;
 
     fn tier(max_entries: usize, max_bytes: u64) -> LocalTier {
-        let mut config = LocalConfig::default();
-        config.max_entries = max_entries;
-        config.max_bytes = max_bytes;
+        let config = LocalConfig {
+            max_entries,
+            max_bytes,
+            ..LocalConfig::default()
+        };
         let t = LocalTier::new(&config);
         t.resume();
         t
@@ -509,8 +511,10 @@ mod tests {
 
     #[test]
     fn deadlines() {
-        let mut config = LocalConfig::default();
-        config.max_ttl = Duration::from_millis(30);
+        let config = LocalConfig {
+            max_ttl: Duration::from_millis(30),
+            ..LocalConfig::default()
+        };
         let t = LocalTier::new(&config);
         t.resume();
         let token = t.token(b"short");

@@ -129,6 +129,7 @@ mod error;
 mod keys;
 mod link;
 mod store;
+mod tracking;
 
 pub use builder::RedisStoreBuilder;
 pub use config::{ClusterWrites, RedisConfig};

@@ -117,6 +117,9 @@ pub use live::{LiveConfig, LiveVersion};
 #[cfg(feature = "cache")]
 pub use load::{LoadError, LoadOutput, Loaded};
 #[cfg(feature = "cache")]
+#[doc(hidden)]
+pub use local::BenchTier as __BenchTier;
+#[cfg(feature = "cache")]
 pub use local::LocalConfig;
 #[cfg(feature = "cache")]
 pub use memory::{MemoryStore, MemoryStoreBuilder};

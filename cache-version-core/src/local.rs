@@ -416,6 +416,35 @@ impl LocalTier {
     }
 }
 
+/// The tier behind a public face for this crate's benches (`benches/local_tier.rs`). Not API.
+#[doc(hidden)]
+pub struct BenchTier(LocalTier);
+
+#[doc(hidden)]
+impl BenchTier {
+    /// A usable tier with `config`'s bounds.
+    pub fn new(config: &LocalConfig) -> BenchTier {
+        let t = LocalTier::new(config);
+        t.resume();
+        BenchTier(t)
+    }
+    /// [`LocalTier::get_as`].
+    pub fn get_as<T: Send + Sync + 'static>(&self, key: &[u8]) -> Option<Arc<T>> {
+        self.0.get_as(key)
+    }
+    /// A token, then an insert (what a fill after a store read costs).
+    pub fn fill(&self, key: &[u8], value: LocalValue, encoded_len: usize) -> bool {
+        let token = self.0.token(key);
+        let weight = entry_weight(key.len(), encoded_len);
+        let expires = Instant::now() + Duration::from_secs(3600);
+        self.0.insert(key, value, weight, expires, token)
+    }
+    /// [`LocalTier::invalidate`].
+    pub fn invalidate(&self, key: &[u8]) {
+        self.0.invalidate(key)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -607,34 +636,5 @@ mod tests {
             assert_eq!(*v, store.load(Ordering::SeqCst));
         }
         assert!(hits > 0, "the fills never got in");
-    }
-}
-
-/// The tier behind a public face for this crate's benches (`benches/local_tier.rs`). Not API.
-#[doc(hidden)]
-pub struct BenchTier(LocalTier);
-
-#[doc(hidden)]
-impl BenchTier {
-    /// A usable tier with `config`'s bounds.
-    pub fn new(config: &LocalConfig) -> BenchTier {
-        let t = LocalTier::new(config);
-        t.resume();
-        BenchTier(t)
-    }
-    /// [`LocalTier::get_as`].
-    pub fn get_as<T: Send + Sync + 'static>(&self, key: &[u8]) -> Option<Arc<T>> {
-        self.0.get_as(key)
-    }
-    /// A token, then an insert (what a fill after a store read costs).
-    pub fn fill(&self, key: &[u8], value: LocalValue, encoded_len: usize) -> bool {
-        let token = self.0.token(key);
-        let weight = entry_weight(key.len(), encoded_len);
-        let expires = Instant::now() + Duration::from_secs(3600);
-        self.0.insert(key, value, weight, expires, token)
-    }
-    /// [`LocalTier::invalidate`].
-    pub fn invalidate(&self, key: &[u8]) {
-        self.0.invalidate(key)
     }
 }

@@ -24,6 +24,9 @@
 //!
 //! [`DynStore`] erases the type of a store (boxed futures), for application state that should
 //! not be generic over its store.
+//!
+//! [`Store::watch`] reports changes to keys under a prefix ([`Watch`], see [`watch`]), for a
+//! local tier of decoded values kept coherent by the store itself.
 
 use std::any::Any;
 use std::fmt;
@@ -31,6 +34,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
+
+pub mod watch;
+
+pub use watch::{Watch, WatchEvent, WatchSender};
 
 /// A boxed error from a store's backend.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -370,6 +377,28 @@ pub trait Store: Send + Sync + 'static {
     fn call_bound(&self) -> Option<Duration> {
         None
     }
+
+    /// Starts reporting changes to the keys that start with `prefix`, made by any client: what
+    /// a local tier of decoded values needs to stay coherent with the store. `None` (the
+    /// default) when the store cannot see changes.
+    ///
+    /// The watch starts not established; its first event is [`WatchEvent::Established`] once
+    /// every change is seen, then [`WatchEvent::Invalidated`] keys, [`WatchEvent::Flushed`]
+    /// and [`WatchEvent::Lost`] periods (see [`watch`]). Every change is reported after it
+    /// took effect: a read sent after its report was received sees the change. A write is
+    /// reported to every watch, including those of the process that made it.
+    ///
+    /// - [`crate::MemoryStore`]: in process, at once, for every write, delete, expiry and
+    ///   eviction; [`crate::MemoryStore::clear`] is a flush. Established from the start.
+    /// - `RedisStore`: server-assisted client-side caching (`CLIENT TRACKING ON BCAST PREFIX`)
+    ///   on a dedicated RESP3 connection per primary, reconnected with backoff (`Lost` until
+    ///   it is back). Must be called within a Tokio runtime.
+    ///
+    /// Dropping the [`Watch`] stops it.
+    fn watch(&self, prefix: &[u8]) -> Option<Watch> {
+        let _ = prefix;
+        None
+    }
 }
 
 /// `Arc<S>` and `Box<S>` are stores too.
@@ -458,6 +487,9 @@ macro_rules! forward_store {
             }
             fn call_bound(&self) -> Option<Duration> {
                 (**self).call_bound()
+            }
+            fn watch(&self, prefix: &[u8]) -> Option<Watch> {
+                (**self).watch(prefix)
             }
         }
     )*};
@@ -584,6 +616,7 @@ trait ErasedStore: Send + Sync + 'static {
         count: usize,
     ) -> BoxFut<'a, ScanPage>;
     fn call_bound(&self) -> Option<Duration>;
+    fn watch(&self, prefix: &[u8]) -> Option<Watch>;
     fn as_any(&self) -> &dyn Any;
 }
 
@@ -652,6 +685,9 @@ impl<S: Store> ErasedStore for S {
     }
     fn call_bound(&self) -> Option<Duration> {
         Store::call_bound(self)
+    }
+    fn watch(&self, prefix: &[u8]) -> Option<Watch> {
+        Store::watch(self, prefix)
     }
     fn as_any(&self) -> &dyn Any {
         self
@@ -784,6 +820,9 @@ impl Store for DynStore {
     }
     fn call_bound(&self) -> Option<Duration> {
         self.inner.call_bound()
+    }
+    fn watch(&self, prefix: &[u8]) -> Option<Watch> {
+        self.inner.watch(prefix)
     }
 }
 

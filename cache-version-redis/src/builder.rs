@@ -192,7 +192,7 @@ impl RedisStoreBuilder {
     /// - [`ErrorKind::Auth`] / [`ErrorKind::Permission`]: the server refused the credentials
     ///   or the user's ACL (not retried).
     pub async fn build(self) -> Result<RedisStore, RedisStoreError> {
-        let (prepared, config, target, secrets) = self.prepare()?;
+        let (prepared, config, target, secrets, tracking) = self.prepare()?;
         let shown = target.join(", ");
         let attempts = config.reconnect_retries.saturating_add(1);
         let conn = match prepared {
@@ -220,7 +220,13 @@ impl RedisStoreBuilder {
                 .await?,
             ),
         };
-        Ok(RedisStore::with_conn(conn, config, target, secrets))
+        Ok(RedisStore::with_conn(
+            conn,
+            config,
+            target,
+            secrets,
+            Some(tracking),
+        ))
     }
 
     /// Returns at once and connects in the background, for a service that must start while
@@ -259,7 +265,7 @@ impl RedisStoreBuilder {
                  within the runtime (an async fn, or after `Runtime::enter`)",
             ));
         }
-        let (prepared, config, target, secrets) = self.prepare()?;
+        let (prepared, config, target, secrets, tracking) = self.prepare()?;
         let shown = target.join(", ");
         let conn = match prepared {
             Prepared::Standalone(connector) => Conn::Standalone(Link::lazy(
@@ -277,12 +283,30 @@ impl RedisStoreBuilder {
                 secrets.clone(),
             )),
         };
-        Ok(RedisStore::with_conn(conn, config, target, secrets))
+        Ok(RedisStore::with_conn(
+            conn,
+            config,
+            target,
+            secrets,
+            Some(tracking),
+        ))
     }
 
-    /// Checks the URLs and settings, and makes the connector.
+    /// Checks the URLs and settings, and makes the connector; also returns the first URL's
+    /// connection info (credentials applied), for tracking connections.
     #[allow(clippy::type_complexity)]
-    fn prepare(self) -> Result<(Prepared, RedisConfig, Vec<String>, Secrets), RedisStoreError> {
+    fn prepare(
+        self,
+    ) -> Result<
+        (
+            Prepared,
+            RedisConfig,
+            Vec<String>,
+            Secrets,
+            redis::ConnectionInfo,
+        ),
+        RedisStoreError,
+    > {
         let config = self.config.normalized();
         let mut secrets = Secrets::default();
         let urls: Vec<&str> = match &self.target {
@@ -321,6 +345,7 @@ impl RedisStoreBuilder {
             }
             infos.push(info.set_redis_settings(settings));
         }
+        let tracking = infos[0].clone();
         let shown = target.join(", ");
         let fail = |e: redis::RedisError| {
             RedisStoreError::from_redis(&e, &secrets).context(format!("connecting to {shown}"))
@@ -363,7 +388,7 @@ impl RedisStoreBuilder {
                 Prepared::Cluster(connector)
             }
         };
-        Ok((prepared, config, target, secrets))
+        Ok((prepared, config, target, secrets, tracking))
     }
 }
 

@@ -48,6 +48,41 @@ pub(crate) fn parse_slots(value: &Value) -> Option<Vec<NodeSlots>> {
     Some(out)
 }
 
+/// The `(host, port)` of every primary in a `CLUSTER SLOTS` answer, sorted, each once; an
+/// empty host (a node that does not know its address) is `fallback_host`.
+pub(crate) fn primary_endpoints(value: &Value, fallback_host: &str) -> Option<Vec<(String, u16)>> {
+    let Value::Array(ranges) = value else {
+        return None;
+    };
+    let mut out = Vec::new();
+    for range in ranges {
+        let Value::Array(fields) = range else {
+            return None;
+        };
+        let Some(Value::Array(node)) = fields.get(2) else {
+            return None;
+        };
+        let host = match node.first() {
+            Some(Value::BulkString(h)) => String::from_utf8_lossy(h).into_owned(),
+            Some(Value::SimpleString(h)) => h.clone(),
+            _ => return None,
+        };
+        let host = if host.is_empty() || host == "?" {
+            fallback_host.to_owned()
+        } else {
+            host
+        };
+        let port = match node.get(1) {
+            Some(Value::Int(p)) => u16::try_from(*p).ok()?,
+            _ => return None,
+        };
+        out.push((host, port));
+    }
+    out.sort();
+    out.dedup();
+    Some(out)
+}
+
 /// The primaries of a slot map: the lowest slot of each, ascending, and a fingerprint of the
 /// whole map (which node owns which slots), which changes when a failover or a resharding
 /// changes the map.
@@ -161,6 +196,27 @@ mod tests {
         );
         let t = Topology::from_value(&v).unwrap();
         assert_eq!((t.owner[0], t.owner[8000], t.owner[16383]), (0, 1, 2));
+    }
+
+    #[test]
+    fn endpoints_of_the_primaries() {
+        let v = Value::Array(vec![
+            range(10923, 16383, node(3, "c")),
+            range(0, 5460, node(1, "a")),
+            range(5461, 8000, node(2, "b")),
+            range(8001, 10922, node(2, "b")),
+            range(1, 1, Value::Array(vec![bulk(""), Value::Int(4), bulk("d")])),
+        ]);
+        assert_eq!(
+            primary_endpoints(&v, "seed").unwrap(),
+            vec![
+                ("127.0.0.1".to_owned(), 1),
+                ("127.0.0.1".to_owned(), 2),
+                ("127.0.0.1".to_owned(), 3),
+                ("seed".to_owned(), 4)
+            ]
+        );
+        assert_eq!(primary_endpoints(&Value::Nil, "seed"), None);
     }
 
     #[test]

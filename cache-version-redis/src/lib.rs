@@ -99,6 +99,7 @@
 //! | `hash_put` | `HSET` + `PEXPIRE` + `HGETALL` pipelined | the same (one key) |
 //! | `hash_get_all`, `hash_remove` | `HGETALL`, `HDEL` | the same |
 //! | `scan_prefix` | `INFO server` + `SCAN cursor MATCH <escaped prefix>* COUNT n` pipelined | the same on every primary in turn |
+//! | `watch` | a RESP3 connection of its own: `CLIENT TRACKING ON BCAST PREFIX <prefix>`, then `PING` every second | the same to every primary, and `CLUSTER SLOTS` every second |
 //!
 //! Missing keys read as `None` (values are decoded as `Option<Vec<u8>>`; an empty value stays
 //! an empty value). Keys are bytes and go to Redis unchanged, so a `{hash tag}` in a logical
@@ -119,6 +120,36 @@
 //! [`restarted`](cache_version_core::ScanPage::restarted): keys may repeat, but every key
 //! present for the whole walk is returned at least once. (If the ACL denies `INFO`, scans
 //! cannot see a restart; the store logs a warning once.)
+//!
+//! # Local tier coherence
+//! [`Store::watch`](cache_version_core::Store::watch) reports every change of the keys under a
+//! prefix, whoever makes it, through Redis' server-assisted client-side caching in
+//! broadcasting mode: each watch opens its own RESP3 connection to every primary (the one
+//! server, or each primary of a cluster, read from `CLUSTER SLOTS` every second) and sends
+//! `CLIENT TRACKING ON BCAST PREFIX <prefix>`. Redis then pushes the keys that change under
+//! the prefix: writes by any client, `DEL`/`UNLINK`, TTL expiries and evictions; `FLUSHALL`
+//! and `FLUSHDB` come as a flush. Each push reaches the watch from the connection's reader,
+//! with no task in between: on loopback a write by another connection is reported at a p50 of
+//! 25-230 µs and a p99 of 0.16-1.7 ms, usually before the writer has its own `OK` back
+//! (`invalidation_latency` example, 2 cores; the idle machine is the slower one).
+//!
+//! A tracking connection that drops (a restart, `CLIENT KILL`, a network error) or leaves a
+//! `PING` (sent every second) unanswered within
+//! [`response_timeout`](RedisConfig::response_timeout) makes the watch
+//! [`Lost`](cache_version_core::WatchEvent::Lost); it is reopened with backoff (100 ms,
+//! doubling up to [`max_reconnect_delay`](RedisConfig::max_reconnect_delay)) and the watch is
+//! [`Established`](cache_version_core::WatchEvent::Established) again once every primary
+//! tracks. A change of a cluster's primaries is a lost period too. What stays unseen: a write
+//! made on a primary the watch does not know yet (after a failover that kept the old
+//! primary's connection up, until the next `CLUSTER SLOTS`, at most about a second). Every
+//! write is reported to every watch, the writer's own included (broadcasting mode cannot
+//! tell writers apart).
+//!
+//! A refusal no retry fixes ends the watch with [`Watch::error`](cache_version_core::Watch::error)
+//! (redacted like every message of this crate): wrong credentials, an ACL without `CLIENT`
+//! (the user needs `CLIENT TRACKING`, `HELLO` and `PING`), a server older than Redis 6. A
+//! store made from a caller's `ConnectionManager` or cluster connection cannot watch (it has
+//! no address to open connections to): `watch` returns `None`.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -129,6 +160,7 @@ mod error;
 mod keys;
 mod link;
 mod store;
+mod tracking;
 
 pub use builder::RedisStoreBuilder;
 pub use config::{ClusterWrites, RedisConfig};

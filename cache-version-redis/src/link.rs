@@ -358,7 +358,7 @@ async fn reconnect<C: Clone + Send + Sync + 'static>(shared: Weak<Shared<C>>) {
 }
 
 /// `d` scaled by a factor in 0.5..1.0, so many stores do not reconnect in lockstep.
-fn jittered(d: Duration) -> Duration {
+pub(crate) fn jittered(d: Duration) -> Duration {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u64(d.as_nanos() as u64);

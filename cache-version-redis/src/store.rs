@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cache_version_core::{
-    HashFields, ScanCursor, ScanPage, SetEntry, Store, StoreError, ValueAndTtl,
+    HashFields, ScanCursor, ScanPage, SetEntry, Store, StoreError, ValueAndTtl, Watch,
 };
 use futures_util::future::try_join_all;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
@@ -61,6 +61,9 @@ struct Inner {
     round_trips: AtomicU64,
     /// `INFO` is denied by the server's ACL: scans cannot see a restart.
     no_info: AtomicBool,
+    /// How to open tracking connections ([`Store::watch`]); `None` for a store on a
+    /// connection the caller made.
+    tracking: Option<crate::tracking::Target>,
 }
 
 /// How the store reaches Redis.
@@ -342,6 +345,7 @@ impl RedisStore {
             config.normalized(),
             vec!["<existing ConnectionManager>".into()],
             Secrets::default(),
+            None,
         )
     }
 
@@ -363,6 +367,7 @@ impl RedisStore {
             config.normalized(),
             vec!["<existing ClusterConnection>".into()],
             Secrets::default(),
+            None,
         )
     }
 
@@ -371,7 +376,16 @@ impl RedisStore {
         config: RedisConfig,
         target: Vec<String>,
         secrets: Secrets,
+        tracking: Option<redis::ConnectionInfo>,
     ) -> Self {
+        let tracking = tracking.map(|info| crate::tracking::Target {
+            info,
+            cluster: matches!(conn, Conn::Cluster(_)),
+            connect_timeout: config.connect_timeout,
+            response_timeout: config.response_timeout,
+            max_delay: config.max_reconnect_delay,
+            secrets: secrets.clone(),
+        });
         RedisStore {
             inner: Arc::new(Inner {
                 conn,
@@ -381,8 +395,33 @@ impl RedisStore {
                 topology: std::sync::Mutex::new(None),
                 round_trips: AtomicU64::new(0),
                 no_info: AtomicBool::new(false),
+                tracking,
             }),
         }
+    }
+
+    /// How a cluster watch reads the primaries: `CLUSTER SLOTS` through this store's cluster
+    /// connection, held weakly (the watch ends when the store is dropped).
+    fn primaries_reader(&self, fallback_host: String) -> crate::tracking::Primaries {
+        use crate::tracking::Read;
+        let weak = Arc::downgrade(&self.inner);
+        Arc::new(move || {
+            let weak = weak.clone();
+            let fallback_host = fallback_host.clone();
+            Box::pin(async move {
+                let Some(inner) = weak.upgrade() else {
+                    return Read::Gone;
+                };
+                let store = RedisStore { inner };
+                match store.cluster_slots().await {
+                    Ok(v) => match crate::cluster::primary_endpoints(&v, &fallback_host) {
+                        Some(nodes) => Read::Nodes(nodes),
+                        None => Read::Failed,
+                    },
+                    Err(_) => Read::Failed,
+                }
+            })
+        })
     }
 
     /// The settings.
@@ -1278,6 +1317,23 @@ impl Store for RedisStore {
         } else {
             rt.saturating_mul(2)
         })
+    }
+
+    /// `CLIENT TRACKING ON BCAST PREFIX <prefix>` on a RESP3 connection of the watch's own per
+    /// primary (see [`crate#local-tier-coherence`]). `None` for a store made from a caller's
+    /// `ConnectionManager` or cluster connection (the store has no address to open more
+    /// connections to). Called outside a Tokio runtime, the watch ends at once with an error.
+    fn watch(&self, prefix: &[u8]) -> Option<Watch> {
+        let target = self.inner.tracking.clone()?;
+        let primaries = target.cluster.then(|| {
+            let seed = match target.info.addr() {
+                redis::ConnectionAddr::Tcp(h, _)
+                | redis::ConnectionAddr::TcpTls { host: h, .. } => h.clone(),
+                _ => "127.0.0.1".to_owned(),
+            };
+            self.primaries_reader(seed)
+        });
+        Some(crate::tracking::watch(target, prefix, primaries))
     }
 
     async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {

@@ -86,6 +86,7 @@ use crate::key::{
 };
 use crate::live::{Live, LiveConfig, LiveVersion, ModelLive, OwnState, RecordStore};
 use crate::load::{LoadError, LoadOutput, Loaded};
+use crate::local::{LocalConfig, LocalFront, LocalStats};
 use crate::stats::{Counters, Event, Registry, Stats, StatsSnapshot};
 use crate::store::{HashFields, SetEntry, Store, StoreError};
 use crate::value::{Decoded, ValueSpec, WriteError};
@@ -157,6 +158,9 @@ pub struct CacheConfig {
     pub eager_refresh: Option<f64>,
     /// Whether `get_or_load` returns the loaded value before its write-back lands.
     pub background_write_back: bool,
+    /// The local tier of decoded values in front of the store ([`CacheBuilder::local_tier`]);
+    /// `None`: off.
+    pub local_tier: Option<LocalConfig>,
 }
 
 /// Configures a [`Cache`]: `Cache::builder(store).namespace("prod").build()`.
@@ -191,6 +195,7 @@ impl<S: Store> CacheBuilder<S, JsonCodec> {
                 soft_timeout: None,
                 eager_refresh: None,
                 background_write_back: false,
+                local_tier: None,
             },
         }
     }
@@ -406,7 +411,55 @@ impl<S: Store, C: Codec> CacheBuilder<S, C> {
         self
     }
 
+    /// A local tier of decoded values in front of the store (off by default): a read of a
+    /// key this cache read recently is served from process memory, without a store call or
+    /// a decode, while the store reports no change to it.
+    ///
+    /// The tier is kept coherent by the store itself ([`Store::watch`]: on Redis, server-
+    /// assisted client-side caching in broadcast mode): a write, delete, expiry or eviction
+    /// of a key, by any client and any build, drops the key from every cache's tier within
+    /// the store's report latency (tens to hundreds of microseconds on a LAN); while the
+    /// reports are not established (at start, and after a lost tracking connection, which
+    /// clears the tier) every read goes to the store. So a read through the tier can be stale
+    /// by at most that report latency, like a read of a replica. Entries are keyed by the
+    /// full key (another version's value can never be served), live at most until their
+    /// logical expiry and [`LocalConfig::max_ttl`], and are checked against the live-version
+    /// registry on every hit as store entries are. Writes and deletes through this cache drop
+    /// their keys from its own tier once the store has answered, so it reads its own writes.
+    ///
+    /// Reads through the tier clone the kept value (`T: Clone`). `build` fails with
+    /// [`ConfigError::LocalTierNeedsWatch`] on a store that cannot report changes and with
+    /// [`ConfigError::LocalTierNeedsEnvelope`] when the envelope is turned off.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, LocalConfig, MemoryStore};
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new())
+    ///     .namespace("prod")
+    ///     .local_tier(LocalConfig::default())
+    ///     .build()?;
+    /// let users = cache.model::<User>();
+    /// users.set("7", &User { id: 7 }).await?;
+    /// # while !cache.local_stats().is_some_and(|s| s.usable) { tokio::task::yield_now().await; }
+    /// users.get("7").await?; // from the store; kept in the tier
+    /// users.get("7").await?; // from the tier
+    /// assert_eq!(users.stats().local_hit, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn local_tier(mut self, config: LocalConfig) -> Self {
+        self.config.local_tier = Some(config);
+        self
+    }
+
     /// Checks the settings and builds the cache.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when a setting is out of range (a zero limit or timeout, a jitter or
+    /// refresh fraction out of range), the namespace is missing or unusable in keys, or a
+    /// local tier cannot be kept coherent on this store.
     pub fn build(self) -> Result<Cache<S, C>, ConfigError> {
         let mut config = self.config;
         let namespace = self.namespace.ok_or(ConfigError::MissingNamespace)?;
@@ -441,6 +494,20 @@ impl<S: Store, C: Codec> CacheBuilder<S, C> {
         if config.max_value_len == 0 {
             return Err(ConfigError::ZeroLimit("value size"));
         }
+        let local = match &config.local_tier {
+            None => None,
+            Some(_) if !config.envelope => return Err(ConfigError::LocalTierNeedsEnvelope),
+            Some(local) => {
+                let prefix = format!("{}:", config.namespace);
+                let watch = self
+                    .store
+                    .watch(prefix.as_bytes())
+                    .ok_or(ConfigError::LocalTierNeedsWatch)?;
+                let front = LocalFront::new(local, watch);
+                front.start();
+                Some(front)
+            }
+        };
         Ok(Cache {
             shared: Arc::new(Shared {
                 store_bounds_calls: self
@@ -456,6 +523,7 @@ impl<S: Store, C: Codec> CacheBuilder<S, C> {
                 flights: Arc::default(),
                 throttles: Throttles::default(),
                 write_backs: Arc::new(tokio::sync::Semaphore::new(WRITE_BACKS)),
+                local,
             }),
         })
     }
@@ -484,6 +552,8 @@ pub(crate) struct Shared<S, C> {
     pub(crate) live: Live,
     /// The circuit breaker of every store call.
     pub(crate) breaker: Breaker,
+    /// The local tier, when configured.
+    pub(crate) local: Option<LocalFront>,
 }
 
 /// The most background write-backs and refreshes in flight per cache.
@@ -666,6 +736,12 @@ impl<S: Store, C: Codec> Cache<S, C> {
     /// it until a probe succeeds (see [`crate::breaker`]). For health checks and dashboards.
     pub fn circuit_open(&self) -> bool {
         self.shared.breaker.is_open()
+    }
+
+    /// What the local tier counted and holds now ([`CacheBuilder::local_tier`]); `None`
+    /// without one. Local hits are counted per model ([`Stats::local_hit`]).
+    pub fn local_stats(&self) -> Option<LocalStats> {
+        self.shared.local.as_ref().map(LocalFront::stats)
     }
 
     /// A snapshot of the counters of every (model, key version) with a handle.
@@ -914,6 +990,11 @@ enum Member<'a> {
     Unknown,
 }
 
+/// The length of a stored value (0 for none).
+fn v_len(v: &Option<Vec<u8>>) -> usize {
+    v.as_ref().map_or(0, Vec::len)
+}
+
 /// What a read found.
 enum Read<T> {
     /// A value and its times (`None` for raw payloads); not counted yet.
@@ -1054,7 +1135,10 @@ where
     }
 
     /// Reads a value. A miss, and under fail-open any store or decode failure, is `Ok(None)`.
-    pub async fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<T>, CacheError> {
+    pub async fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<T>, CacheError>
+    where
+        T: Clone + Send + Sync + 'static,
+    {
         let logical = key.as_ref();
         let full = self.full_key(logical)?;
         traced!(self.span("get"), async {
@@ -1113,6 +1197,7 @@ where
                     .await
                     .map(|n| n > 0)
             };
+            self.local_drop(keys.iter().map(Vec::as_slice));
             match deleted {
                 Ok(existed) => Ok(existed),
                 Err(e) => self.store_failed(logical, e, false).map(|()| false),
@@ -1128,27 +1213,69 @@ where
     ///
     /// Large batches go to the store in chunks of [`Cache::BATCH_CHUNK`] keys, one store call
     /// each, each within the full timeout: the call takes at most `⌈n / 1000⌉ × timeout`.
-    pub async fn get_many<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<Vec<Option<T>>, CacheError> {
+    pub async fn get_many<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<Vec<Option<T>>, CacheError>
+    where
+        T: Clone + Send + Sync + 'static,
+    {
         let full: Vec<Vec<u8>> = keys
             .iter()
             .map(|k| self.full_key(k.as_ref()))
             .collect::<Result<_, _>>()?;
         traced!(self.span("get_many"), async {
             let member = self.joined().await?;
+            let Some(local) = &self.inner.cache.shared.local else {
+                return self.get_many_stored(keys, &full, member).await;
+            };
+            // The local tier first; the store for the rest, in one batch.
             let mut out: Vec<Option<T>> = Vec::with_capacity(full.len());
-            let mut absent: Vec<usize> = Vec::new();
-            for (c, chunk) in full.chunks(Cache::<S>::BATCH_CHUNK).enumerate() {
-                let base = c * Cache::<S>::BATCH_CHUNK;
-                let logicals = &keys[base..base + chunk.len()];
-                self.read_chunk(logicals, chunk, member, base, &mut out, &mut absent)
-                    .await?;
+            let mut missing: Vec<usize> = Vec::new();
+            for (i, f) in full.iter().enumerate() {
+                match self.local_hit(local, f, member) {
+                    Some(Read::Hit(v, _)) => out.push(Some(v)),
+                    _ => {
+                        out.push(None);
+                        missing.push(i);
+                    }
+                }
             }
-            if !absent.is_empty() {
-                self.resolve_absent_many(keys, &full, &absent, &mut out)
-                    .await;
+            if missing.len() == full.len() {
+                return self.get_many_stored(keys, &full, member).await;
+            }
+            if !missing.is_empty() {
+                let logicals: Vec<&[u8]> = missing.iter().map(|&i| keys[i].as_ref()).collect();
+                let rest: Vec<Vec<u8>> = missing.iter().map(|&i| full[i].clone()).collect();
+                let found = self.get_many_stored(&logicals, &rest, member).await?;
+                for (i, v) in missing.into_iter().zip(found) {
+                    out[i] = v;
+                }
             }
             Ok(out)
         })
+    }
+
+    /// `get_many` from the store: in chunks, then the absent keys' fallbacks.
+    async fn get_many_stored<K: AsRef<[u8]>>(
+        &self,
+        keys: &[K],
+        full: &[Vec<u8>],
+        member: Member<'_>,
+    ) -> Result<Vec<Option<T>>, CacheError>
+    where
+        T: Clone + Send + Sync + 'static,
+    {
+        let mut out: Vec<Option<T>> = Vec::with_capacity(full.len());
+        let mut absent: Vec<usize> = Vec::new();
+        for (c, chunk) in full.chunks(Cache::<S>::BATCH_CHUNK).enumerate() {
+            let base = c * Cache::<S>::BATCH_CHUNK;
+            let logicals = &keys[base..base + chunk.len()];
+            self.read_chunk(logicals, chunk, member, base, &mut out, &mut absent)
+                .await?;
+        }
+        if !absent.is_empty() {
+            self.resolve_absent_many(keys, full, &absent, &mut out)
+                .await;
+        }
+        Ok(out)
     }
 
     /// One store call of `get_many`: appends a slot per key to `out`, and the indices
@@ -1161,8 +1288,16 @@ where
         base: usize,
         out: &mut Vec<Option<T>>,
         absent: &mut Vec<usize>,
-    ) -> Result<(), CacheError> {
+    ) -> Result<(), CacheError>
+    where
+        T: Clone + Send + Sync + 'static,
+    {
         let cache = &self.inner.cache;
+        let local = cache.shared.local.as_ref();
+        let tokens: Vec<_> = match local {
+            Some(l) => full.iter().map(|f| l.token(f)).collect(),
+            None => Vec::new(),
+        };
         let values = match cache.timed_batch(cache.shared.store.get_many(full)).await {
             Ok(values) if values.len() == full.len() => values,
             Ok(values) => {
@@ -1196,8 +1331,13 @@ where
                 }
             };
             out.push(match read {
-                Read::Hit(v, _) => {
+                Read::Hit(v, times) => {
                     hits += 1;
+                    if let Some(local) = local {
+                        let len = v_len(&values[i]);
+                        let refresh = self.inner.cfg.eager_refresh;
+                        local.fill(f, v.clone(), times, len, refresh, tokens[i]);
+                    }
                     Some(v)
                 }
                 Read::Absent => {
@@ -1375,10 +1515,11 @@ where
                 let logicals = &keys[base..base + chunk.len()];
                 let mut batch = chunk.to_vec();
                 Self::push_keys(&prefixes, logicals.iter().map(|k| k.as_ref()), &mut batch);
-                match cache
+                let result = cache
                     .timed_batch(cache.shared.store.delete_many(&batch))
-                    .await
-                {
+                    .await;
+                self.local_drop(batch.iter().map(Vec::as_slice));
+                match result {
                     Ok(n) => deleted += n,
                     Err(e) => {
                         let key = batch_label(logicals[0].as_ref(), logicals.len());
@@ -1713,24 +1854,63 @@ where
         }
     }
 
-    async fn read(&self, logical: &[u8], full: &[u8]) -> Result<Read<T>, CacheError> {
+    async fn read(&self, logical: &[u8], full: &[u8]) -> Result<Read<T>, CacheError>
+    where
+        T: Clone + Send + Sync + 'static,
+    {
         let cache = &self.inner.cache;
         let member = self.joined().await?;
+        let local = cache.shared.local.as_ref();
+        if let Some(local) = local {
+            if let Some(hit) = self.local_hit(local, full, member) {
+                return Ok(hit);
+            }
+        }
+        let token = local.map(|l| l.token(full));
         match cache.timed(cache.shared.store.get(full)).await {
             Ok(v) => match self
                 .finish_read(logical, full, v.as_deref(), envelope::now_ms(), member)
                 .await?
             {
                 Read::Absent => Ok(self.resolve_absent(logical, full).await),
-                read @ Read::Hit(..) => {
+                Read::Hit(value, times) => {
                     self.inner.cfg.counters.record(Event::Hit);
-                    Ok(read)
+                    if let (Some(local), Some(token)) = (local, token) {
+                        let len = v.as_deref().map_or(0, <[u8]>::len);
+                        let refresh = self.inner.cfg.eager_refresh;
+                        local.fill(full, value.clone(), times, len, refresh, token);
+                    }
+                    Ok(Read::Hit(value, times))
                 }
                 read => Ok(read),
             },
             Err(e) => self
                 .store_failed(logical, e, true)
                 .map(|()| Read::Miss { unavailable: true }),
+        }
+    }
+
+    /// The local tier's entry for `full`, when it holds one this build may serve now (the
+    /// same trust check as the store's entries: see [`crate::live`]); counted.
+    #[inline]
+    fn local_hit(&self, local: &LocalFront, full: &[u8], member: Member<'_>) -> Option<Read<T>>
+    where
+        T: Clone + Send + Sync + 'static,
+    {
+        let entry = local.lookup::<T>(full)?;
+        if !matches!(member, Member::Off) && !self.trusts(entry.times, member, envelope::now_ms()) {
+            return None;
+        }
+        let counters = &self.inner.cfg.counters;
+        counters.record(Event::Hit);
+        counters.record(Event::LocalHit);
+        Some(Read::Hit(entry.value.clone(), entry.times))
+    }
+
+    /// Drops keys this cache has just written or deleted from its local tier.
+    fn local_drop<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>) {
+        if let Some(local) = &self.inner.cache.shared.local {
+            local.drop_keys(keys);
         }
     }
 
@@ -1990,14 +2170,21 @@ where
     ) -> Result<(), StoreError> {
         let cache = &self.inner.cache;
         let store = &cache.shared.store;
-        match (sets, deletes.is_empty()) {
+        let result = match (sets, deletes.is_empty()) {
             ([one], true) => cache.timed(store.set(&one.key, &one.value, one.ttl)).await,
             (_, true) => cache.timed_batch(store.set_many(sets)).await,
             // Boxed: only writes that reach other versions pay for its future.
             _ => Box::pin(cache.timed_batch(store.set_many_and_delete(sets, &deletes)))
                 .await
                 .map(|_| ()),
-        }
+        };
+        // Whether or not the store answered, the old value may be gone.
+        self.local_drop(
+            sets.iter()
+                .map(|s| s.key.as_slice())
+                .chain(deletes.iter().map(Vec::as_slice)),
+        );
+        result
     }
 
     /// Joins the live registry (once per handle): the check that no unrelated version of

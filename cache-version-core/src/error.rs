@@ -218,4 +218,19 @@ pub enum ConfigError {
     /// A size limit is zero.
     #[error("the {0} limit must be above zero")]
     ZeroLimit(&'static str),
+    /// The local tier was asked for on a store that cannot report changes to its keys
+    /// ([`Store::watch`](crate::Store::watch) returned `None`): its entries could not be kept
+    /// coherent with the store.
+    #[error(
+        "the local tier needs a store that reports changes to its keys (Store::watch); this \
+         store does not, so local entries could go stale unseen"
+    )]
+    LocalTierNeedsWatch,
+    /// The local tier was asked for with the envelope turned off: without the envelope's
+    /// logical expiry a local entry could outlive the entry in the store.
+    #[error(
+        "the local tier needs the value envelope (its logical expiry bounds a local entry's \
+         life); do not turn the envelope off with a local tier"
+    )]
+    LocalTierNeedsEnvelope,
 }

@@ -100,7 +100,6 @@ pub mod live;
 #[cfg(feature = "cache")]
 pub mod load;
 #[cfg(feature = "cache")]
-#[allow(dead_code)] // The typed cache drives it (issue 16); until then only its tests do.
 mod local;
 #[cfg(feature = "cache")]
 mod memory;
@@ -136,7 +135,7 @@ pub use load::{LoadError, LoadOutput, Loaded};
 #[doc(hidden)]
 pub use local::BenchTier as __BenchTier;
 #[cfg(feature = "cache")]
-pub use local::LocalConfig;
+pub use local::{LocalConfig, LocalStats};
 #[cfg(feature = "cache")]
 pub use memory::{MemoryStore, MemoryStoreBuilder};
 #[cfg(feature = "cache")]

@@ -42,10 +42,11 @@
 use std::any::Any;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::store::WatchEvent;
+use crate::envelope::Times;
+use crate::store::{Watch, WatchEvent};
 
 /// A decoded value in the local tier: the cache stores an `Arc<T>` and gets it back with
 /// [`LocalTier::get_as`].
@@ -414,6 +415,232 @@ impl LocalTier {
             refused_fills: self.refused.load(Ordering::Relaxed),
         }
     }
+}
+
+/// What the cache keeps per entry: the decoded value and its envelope times (for the trust
+/// check of [`crate::live`] and eager refresh on a local hit).
+pub(crate) struct Entry<T> {
+    pub(crate) value: T,
+    pub(crate) times: Option<Times>,
+}
+
+/// What a cache's local tier counted and holds now ([`Cache::local_stats`](crate::Cache::local_stats)).
+/// Local hits are counted per model ([`Stats::local_hit`](crate::Stats::local_hit)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LocalStats {
+    /// Entries held now (some may be past their deadline, not yet removed).
+    pub entries: usize,
+    /// Their weight (see [`LocalConfig::max_bytes`]).
+    pub weight: u64,
+    /// Whether the tier serves and keeps entries now: the store's change reports are
+    /// established. While they are not (before the first report, after a lost tracking
+    /// connection), every read goes to the store.
+    pub usable: bool,
+    /// Keys the store reported changed (writes, deletes, expiries and evictions by any
+    /// client; this cache's own writes too).
+    pub invalidations: u64,
+    /// Flushes the store reported (`FLUSHALL`, `FLUSHDB`, `MemoryStore::clear`): the tier was
+    /// cleared.
+    pub flushes: u64,
+    /// Times the change reports were lost (a dropped tracking connection, a changed cluster
+    /// topology, a consumer that fell behind): the tier was cleared and suspended until they
+    /// were established again.
+    pub losses: u64,
+    /// Times the change reports were (re-)established and the tier resumed.
+    pub establishments: u64,
+    /// Entries dropped to make room.
+    pub evictions: u64,
+    /// Entries found past their deadline on a read.
+    pub expirations: u64,
+    /// Fills refused: an invalidation, flush or loss came between the store read and the
+    /// fill, or the entry's deadline had passed.
+    pub refused_fills: u64,
+}
+
+#[derive(Default)]
+struct WatchCounts {
+    invalidations: AtomicU64,
+    flushes: AtomicU64,
+    losses: AtomicU64,
+    establishments: AtomicU64,
+}
+
+/// A cache's local tier: the tier and the task that applies the store's change reports to it.
+///
+/// The task starts on the first use of the tier from within a Tokio runtime (the tier is
+/// suspended until the store's first [`WatchEvent::Established`]) and stops with the cache.
+pub(crate) struct LocalFront {
+    tier: Arc<LocalTier>,
+    watch: Mutex<Option<Watch>>,
+    task: OnceLock<tokio::task::AbortHandle>,
+    counts: Arc<WatchCounts>,
+}
+
+impl std::fmt::Debug for LocalFront {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalFront")
+            .field("tier", &self.tier)
+            .field("started", &self.task.get().is_some())
+            .finish()
+    }
+}
+
+impl Drop for LocalFront {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.get() {
+            task.abort();
+        }
+    }
+}
+
+impl LocalFront {
+    /// A tier with `config`'s bounds, fed by `watch` once started.
+    pub(crate) fn new(config: &LocalConfig, watch: Watch) -> LocalFront {
+        LocalFront {
+            tier: Arc::new(LocalTier::new(config)),
+            watch: Mutex::new(Some(watch)),
+            task: OnceLock::new(),
+            counts: Arc::default(),
+        }
+    }
+
+    /// The tier, with its task started (when called within a Tokio runtime).
+    #[inline]
+    fn tier(&self) -> &LocalTier {
+        if self.task.get().is_none() {
+            self.start();
+        }
+        &self.tier
+    }
+
+    /// Starts the task that applies the store's reports, when called within a Tokio runtime
+    /// (else the first use from within one starts it).
+    #[cold]
+    pub(crate) fn start(&self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let mut slot = self.watch.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(watch) = slot.take() else {
+            return;
+        };
+        let task = runtime.spawn(follow(self.tier.clone(), watch, self.counts.clone()));
+        // Only the holder of the watch gets here.
+        let _ = self.task.set(task.abort_handle());
+    }
+
+    /// The entry under the full key `key`, if the tier holds one of type `T`.
+    #[inline]
+    pub(crate) fn lookup<T: Send + Sync + 'static>(&self, key: &[u8]) -> Option<Arc<Entry<T>>> {
+        self.tier().get_as::<Entry<T>>(key)
+    }
+
+    /// Taken before the store read whose answer may fill the tier.
+    #[inline]
+    pub(crate) fn token(&self, key: &[u8]) -> FillToken {
+        self.tier().token(key)
+    }
+
+    /// Keeps a value read from the store under `key` until its logical expiry (or, with eager
+    /// refresh at `refresh`, until the point of its life where a read should refresh it), at
+    /// most [`LocalConfig::max_ttl`]; refused when `token` went stale. Raw payloads (no times)
+    /// are not kept: nothing bounds their life.
+    pub(crate) fn fill<T: Send + Sync + 'static>(
+        &self,
+        key: &[u8],
+        value: T,
+        times: Option<Times>,
+        encoded_len: usize,
+        refresh: Option<f64>,
+        token: FillToken,
+    ) {
+        let Some(t) = times else { return };
+        let now = Instant::now();
+        let expires = match t.expires_ms {
+            None => now + Duration::from_secs(365 * 24 * 3600),
+            Some(end_ms) => {
+                let end_ms = match refresh {
+                    Some(f) => {
+                        let life = end_ms.saturating_sub(t.written_ms) as f64;
+                        t.written_ms.saturating_add((life * f) as u64)
+                    }
+                    None => end_ms,
+                };
+                let left = end_ms.saturating_sub(crate::envelope::now_ms());
+                if left == 0 {
+                    return;
+                }
+                now + Duration::from_millis(left)
+            }
+        };
+        let weight = entry_weight(key.len(), encoded_len);
+        let entry: LocalValue = Arc::new(Entry { value, times });
+        self.tier.insert(key, entry, weight, expires, token);
+    }
+
+    /// Drops the entries of keys this cache has just written or deleted (the store's report of
+    /// the change follows; this makes the cache read its own writes at once).
+    pub(crate) fn drop_keys<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>) {
+        for key in keys {
+            self.tier.invalidate(key);
+        }
+    }
+
+    /// What the tier counted and holds.
+    pub(crate) fn stats(&self) -> LocalStats {
+        let counts = self.tier.counts();
+        LocalStats {
+            entries: self.tier.len(),
+            weight: self.tier.weight(),
+            usable: self.tier.is_usable(),
+            invalidations: self.counts.invalidations.load(Ordering::Relaxed),
+            flushes: self.counts.flushes.load(Ordering::Relaxed),
+            losses: self.counts.losses.load(Ordering::Relaxed),
+            establishments: self.counts.establishments.load(Ordering::Relaxed),
+            evictions: counts.evictions,
+            expirations: counts.expirations,
+            refused_fills: counts.refused_fills,
+        }
+    }
+}
+
+/// The task of a [`LocalFront`]: applies every report of the watch to the tier, logging each
+/// change of state once.
+async fn follow(tier: Arc<LocalTier>, mut watch: Watch, counts: Arc<WatchCounts>) {
+    while let Some(event) = watch.recv().await {
+        match &event {
+            WatchEvent::Invalidated(keys) => {
+                counts
+                    .invalidations
+                    .fetch_add(keys.len() as u64, Ordering::Relaxed);
+                metrics::counter!("cache_version_local_invalidation").increment(keys.len() as u64);
+            }
+            WatchEvent::Flushed => {
+                counts.flushes.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!("cache_version_local_flush").increment(1);
+                tracing::info!("local tier cleared: the store reported a flush");
+            }
+            WatchEvent::Lost => {
+                counts.losses.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!("cache_version_local_lost").increment(1);
+                tracing::warn!(
+                    "local tier cleared and suspended: the store's change reports were lost; \
+                     reads go to the store until they are back"
+                );
+            }
+            WatchEvent::Established => {
+                counts.establishments.fetch_add(1, Ordering::Relaxed);
+                tracing::info!("local tier in use: the store's change reports are established");
+            }
+        }
+        tier.apply(&event);
+    }
+    tier.suspend();
+    tracing::warn!(
+        error = watch.error().as_deref().unwrap_or("the store was dropped"),
+        "local tier off for good: the store's change reports ended"
+    );
 }
 
 /// The tier behind a public face for this crate's benches (`benches/local_tier.rs`). Not API.

@@ -1909,7 +1909,7 @@ mod tests {
         name: String,
     }
 
-    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
     struct New {
         full_name: String,
     }

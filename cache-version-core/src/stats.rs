@@ -5,6 +5,7 @@
 //! |---|---|
 //! | `cache_version_hit` | a read returned a value |
 //! | `cache_version_miss` | a read returned no value, whatever the reason (absent, expired, or one of the three below under fail-open) |
+//! | `cache_version_local_hit` | a hit served by the local tier, without a store call (also counted as a hit) |
 //! | `cache_version_decode_error` | a stored value was damaged or foreign (no envelope, too short, undecodable payload) |
 //! | `cache_version_version_mismatch` | the envelope named another model, version, codec or format |
 //! | `cache_version_store_error` | the store failed or did not answer within the timeout |
@@ -18,6 +19,11 @@
 //! | `cache_version_write_back_dropped` | a background write-back or refresh was dropped: too many in flight |
 //! | `cache_version_partial_write` | a fail-open `set_many` wrote only some of its chunks |
 //! | `cache_version_load_timeout` | a `get_or_load` gave up on a load after the load timeout (its own loader's, or the one it waited on) |
+//!
+//! The local tier counts, per cache and without labels, `cache_version_local_invalidation`
+//! (keys the store reported changed), `cache_version_local_flush` (flushes reported) and
+//! `cache_version_local_lost` (the store's change reports lost: the tier was cleared and
+//! suspended); [`crate::Cache::local_stats`] has these and the tier's size in process.
 //!
 //! So for one version, `hit + miss + fallback_hit` are the reads of handles of that version,
 //! and `fallback_read` the reads of its entries by handles of newer versions: together
@@ -91,6 +97,9 @@ events! {
     Hit => hit, "cache_version_hit";
     /// Reads that returned no value, whatever the reason.
     Miss => miss, "cache_version_miss";
+    /// Hits served by the local tier without a store call (also counted in `hit`: the
+    /// store's hits are `hit - local_hit`).
+    LocalHit => local_hit, "cache_version_local_hit";
     /// Damaged or foreign values (no envelope, cut short, checksum or MAC mismatch, too
     /// large, too deep, undecodable payload).
     DecodeError => decode_error, "cache_version_decode_error";

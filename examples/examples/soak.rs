@@ -94,7 +94,9 @@ fn checksum(key: &str, model: u8, writer: u32, seq: u64, payload: &str, tags: &[
 }
 
 /// What the checker needs of a value read.
-trait Checked: CacheVersion + Serialize + serde::de::DeserializeOwned + Send + Sync + 'static {
+trait Checked:
+    Clone + CacheVersion + Serialize + serde::de::DeserializeOwned + Send + Sync + 'static
+{
     const MODEL: u8;
     fn make(key: &str, writer: u32, seq: u64, payload: String) -> Self;
     /// `(key, model, writer, seq, checksum holds)`.

@@ -3,6 +3,7 @@
 pub mod coherence;
 pub mod contract;
 pub mod integrity;
+pub mod local;
 pub mod models;
 pub mod redis_harness;
 pub mod restartable;

@@ -43,6 +43,8 @@ pub struct Plan {
     pub migration: bool,
     /// Half the tasks run build B; off, every task runs build A (the no-deploy baseline).
     pub second_build: bool,
+    /// Both caches have a local tier (issue 16).
+    pub local: bool,
 }
 
 /// What the builds saw.
@@ -309,16 +311,23 @@ async fn worker<S: Store>(
     }
 }
 
-fn cache_in<S: Store>(store: S, ns: &str) -> Cache<S> {
+fn cache_in<S: Store>(store: S, ns: &str, local: bool) -> Cache<S> {
     // A generous bound: the VM may lose CPU to steal; a timeout would only be a miss anyway.
     // A fast heartbeat on one machine's clock: a young build's window is 100 ms.
-    Cache::builder(store)
+    let builder = Cache::builder(store)
         .namespace(ns)
         .timeout(Duration::from_secs(2))
         .heartbeat(FAST_BEAT)
-        .clock_skew(Duration::ZERO)
-        .build()
-        .expect("valid config")
+        .clock_skew(Duration::ZERO);
+    let builder = if local {
+        let mut config = cache_version_core::LocalConfig::default();
+        // Long enough that a missed report would show as stale reads.
+        config.max_ttl = Duration::from_secs(60);
+        builder.local_tier(config)
+    } else {
+        builder
+    };
+    builder.build().expect("valid config")
 }
 
 pub struct Outcome {
@@ -336,8 +345,12 @@ where
     Fut: std::future::Future<Output = S>,
 {
     let ns = unique_ns("skew");
-    let cache_a = cache_in(make().await, &ns);
-    let cache_b = cache_in(make().await, &ns);
+    let cache_a = cache_in(make().await, &ns, plan.local);
+    let cache_b = cache_in(make().await, &ns, plan.local);
+    if plan.local {
+        crate::local::usable(&cache_a).await;
+        crate::local::usable(&cache_b).await;
+    }
     let a = cache_a.model::<UserV1>();
     let db = Arc::new(Db::new(plan.prepopulated + plan.churn));
     let figures = Arc::new(Figures::default());
@@ -425,6 +438,7 @@ where
         max_ops_per_task: 100_000,
         migration: true,
         second_build: true,
+        local: false,
     };
     let baseline = run(
         &make,
@@ -481,5 +495,67 @@ where
         b_rate > 0.6,
         "{label}: B's hit rate on A's keys is {:.2}%",
         100.0 * b_rate
+    );
+}
+
+/// The two builds (B migrating and dual-writing) with a local tier in each cache, against
+/// the same run without: no wrong value, no more stale reads past the window, and reads
+/// served locally.
+pub async fn local_tier_against_none<S, F, Fut>(make: F, label: &str)
+where
+    S: Store + Clone,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = S>,
+{
+    let plan = Plan {
+        prepopulated: 1000,
+        churn: 300,
+        tasks_per_build: 8,
+        run_for: Duration::from_millis(1500),
+        max_ops_per_task: 100_000,
+        migration: true,
+        second_build: true,
+        local: false,
+    };
+    let off = run(&make, plan).await;
+    let on = run(
+        &make,
+        Plan {
+            local: true,
+            ..plan
+        },
+    )
+    .await;
+    for (what, o) in [("local tier off", &off), ("local tier on", &on)] {
+        let f = &*o.figures;
+        println!(
+            "{label} {what}: {} ops in {:.2?}; reads {} = {} hits ({} local) + {} misses; wrong \
+             {}, stale past {RACE_WINDOW:?} {}, errors {}",
+            g(&f.ops),
+            o.elapsed,
+            g(&f.reads),
+            g(&f.hits),
+            o.a_stats.local_hit + o.b_stats.local_hit,
+            g(&f.misses),
+            g(&f.wrong),
+            g(&f.stale),
+            g(&f.errors),
+        );
+        let samples = f.samples.lock().unwrap();
+        assert_eq!(g(&f.wrong), 0, "{what}: wrong values: {samples:?}");
+        assert_eq!(g(&f.errors), 0, "{what}: errors: {samples:?}");
+        assert_eq!(o.a_stats.decode_error + o.b_stats.decode_error, 0);
+    }
+    let (base, with) = (g(&off.figures.stale), g(&on.figures.stale));
+    assert!(
+        with <= base + (base / 5).max(3),
+        "{label}: {with} stale reads with the local tier against {base} without: {:?}",
+        on.figures.samples.lock().unwrap()
+    );
+    let local = on.a_stats.local_hit + on.b_stats.local_hit;
+    assert!(
+        local * 10 > g(&on.figures.hits),
+        "{label}: only {local} of {} hits were local",
+        g(&on.figures.hits)
     );
 }

@@ -5,7 +5,9 @@
 use cache_version_core::MemoryStore;
 use cache_version_redis::RedisStore;
 use cache_version_tests::redis_harness::{RedisCluster, RedisServer};
-use cache_version_tests::skew::{g, rate, run, skew_against_the_baseline, Plan};
+use cache_version_tests::skew::{
+    g, local_tier_against_none, rate, run, skew_against_the_baseline, Plan,
+};
 use std::time::Duration;
 
 async fn standalone() -> RedisStore {
@@ -49,6 +51,7 @@ async fn skew_without_migration_is_colder_for_b_but_still_correct() {
         max_ops_per_task: 50_000,
         migration: false,
         second_build: true,
+        local: false,
     };
     let cold = run(|| async { store.clone() }, plan).await;
     let warm = run(
@@ -72,4 +75,20 @@ async fn skew_without_migration_is_colder_for_b_but_still_correct() {
     assert_eq!(g(&fc.wrong) + g(&fc.errors), 0);
     assert_eq!(cold.b_stats.fallback_hit, 0);
     assert!(rc < rw, "without migration {rc} vs with {rw}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skew_with_the_local_tier_on_memory() {
+    let store = MemoryStore::new();
+    local_tier_against_none(|| async { store.clone() }, "memory").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skew_with_the_local_tier_on_redis() {
+    local_tier_against_none(standalone, "redis").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skew_with_the_local_tier_on_the_cluster() {
+    local_tier_against_none(cluster, "cluster").await;
 }

@@ -1149,6 +1149,59 @@ where
         })
     }
 
+    /// Reads a value like [`ModelHandle::get`], shared: a hit of the local tier
+    /// ([`CacheBuilder::local_tier`]) is the tier's own copy, without cloning the value (an
+    /// atomic increment); any other hit is decoded into a new `Arc`. For large models read
+    /// far more often than they change.
+    ///
+    /// # Errors
+    /// As [`ModelHandle::get`]: the key is over the limit, or, failing closed, the store
+    /// failed or the value is unreadable.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, LocalConfig, MemoryStore};
+    /// use std::sync::Arc;
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new())
+    ///     .namespace("prod")
+    ///     .local_tier(LocalConfig::default())
+    ///     .build()?;
+    /// let users = cache.model::<User>();
+    /// users.set("7", &User { id: 7 }).await?;
+    /// let user: Option<Arc<User>> = users.get_shared("7").await?;
+    /// assert_eq!(user.as_deref(), Some(&User { id: 7 }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn get_shared(&self, key: impl AsRef<[u8]>) -> Result<Option<Arc<T>>, CacheError>
+    where
+        T: Clone + Send + Sync + 'static,
+    {
+        let logical = key.as_ref();
+        let full = self.full_key(logical)?;
+        if let Some(local) = &self.inner.cache.shared.local {
+            let member = self.joined().await?;
+            if let Some(entry) = local.lookup::<T>(&full) {
+                if matches!(member, Member::Off)
+                    || self.trusts(entry.times, member, envelope::now_ms())
+                {
+                    let counters = &self.inner.cfg.counters;
+                    counters.record(Event::Hit);
+                    counters.record(Event::LocalHit);
+                    return Ok(Some(entry.value.clone()));
+                }
+            }
+        }
+        traced!(self.span("get"), async {
+            Ok(match self.read(logical, &full).await? {
+                Read::Hit(v, _) => Some(Arc::new(v)),
+                Read::Stale(_) | Read::Miss { .. } | Read::Absent => None,
+            })
+        })
+    }
+
     /// Writes a value with the handle's default TTL (jittered).
     ///
     /// The write reaches every live version of the key: under each other version that a
@@ -1904,7 +1957,7 @@ where
         let counters = &self.inner.cfg.counters;
         counters.record(Event::Hit);
         counters.record(Event::LocalHit);
-        Some(Read::Hit(entry.value.clone(), entry.times))
+        Some(Read::Hit(T::clone(&entry.value), entry.times))
     }
 
     /// Drops keys this cache has just written or deleted from its local tier.

@@ -420,7 +420,9 @@ impl LocalTier {
 /// What the cache keeps per entry: the decoded value and its envelope times (for the trust
 /// check of [`crate::live`] and eager refresh on a local hit).
 pub(crate) struct Entry<T> {
-    pub(crate) value: T,
+    /// Shared, so [`ModelHandle::get_shared`](crate::ModelHandle::get_shared) serves it
+    /// without a copy.
+    pub(crate) value: Arc<T>,
     pub(crate) times: Option<Times>,
 }
 
@@ -575,7 +577,10 @@ impl LocalFront {
             }
         };
         let weight = entry_weight(key.len(), encoded_len);
-        let entry: LocalValue = Arc::new(Entry { value, times });
+        let entry: LocalValue = Arc::new(Entry {
+            value: Arc::new(value),
+            times,
+        });
         self.tier.insert(key, entry, weight, expires, token);
     }
 

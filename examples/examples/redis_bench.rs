@@ -751,6 +751,7 @@ async fn standalone<C: Codec + Clone>(
          per {}-byte value",
         bytes.len()
     );
+    hot_key(a, url, bench.codec.clone()).await?;
     if let (Some(b), Some(e)) = (before, after) {
         let total = (e.total - b.total).max(1) as f64;
         let pct = |x: u64| 100.0 * x as f64 / total;
@@ -764,6 +765,123 @@ async fn standalone<C: Codec + Clone>(
             pct(e.steal - b.steal)
         );
     }
+    Ok(())
+}
+
+/// The hot-key table: one key read by every task, by a typed `get` (and `get_shared`) through
+/// a cache with a local tier, against raw `GET` of the same bytes on a `ConnectionManager`
+/// (the same connection kind the cache's store uses). Interleaved rounds, medians; the goal
+/// is a typed `get` at least 20x raw `GET`.
+async fn hot_key<C: Codec + Clone>(
+    a: &Args,
+    url: &str,
+    codec: C,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let store = RedisStore::builder(url)
+        .response_timeout(Duration::from_secs(2))
+        .build()
+        .await?;
+    let cache = Cache::builder(store)
+        .codec(codec)
+        .namespace("bench-hot")
+        .default_ttl(TTL)
+        .ttl_jitter(0.0)
+        .timeout(Duration::from_secs(5))
+        .local_tier(cache_version_core::LocalConfig::default())
+        .build()?;
+    let users = cache.model::<Profile>();
+    let started = Instant::now();
+    while !cache.local_stats().is_some_and(|s| s.usable) {
+        if started.elapsed() > Duration::from_secs(10) {
+            return Err("the local tier's tracking connection did not come up".into());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let hot = profile(1);
+    users.set("hot", &hot).await?;
+    let full = users.key("hot")?;
+    let raw = ConnectionManager::new(redis::Client::open(url)?).await?;
+    // Fill the tier.
+    for _ in 0..10 {
+        users.get("hot").await?;
+    }
+    #[derive(Clone, Copy)]
+    enum Hot {
+        Typed,
+        Shared,
+        Raw,
+    }
+    let run = |side: Hot, ops: usize| {
+        let users = users.clone();
+        let raw = raw.clone();
+        let full = full.clone();
+        let tasks = a.tasks;
+        async move {
+            let per_task = (ops / tasks).max(1);
+            let start = Instant::now();
+            let mut handles = Vec::new();
+            for _ in 0..tasks {
+                let users = users.clone();
+                let mut raw = raw.clone();
+                let full = full.clone();
+                handles.push(tokio::spawn(async move {
+                    for _ in 0..per_task {
+                        match side {
+                            Hot::Typed => {
+                                std::hint::black_box(users.get("hot").await.unwrap().unwrap());
+                            }
+                            Hot::Shared => {
+                                std::hint::black_box(users.get_shared("hot").await.unwrap());
+                            }
+                            Hot::Raw => {
+                                let v: Option<Vec<u8>> = redis::cmd("GET")
+                                    .arg(&full)
+                                    .query_async(&mut raw)
+                                    .await
+                                    .unwrap();
+                                std::hint::black_box(v.unwrap());
+                            }
+                        }
+                    }
+                }));
+            }
+            for h in handles {
+                h.await.unwrap();
+            }
+            (per_task * tasks) as f64 / start.elapsed().as_secs_f64()
+        }
+    };
+    let local_before = users.stats().local_hit;
+    let sides = [Hot::Typed, Hot::Shared, Hot::Raw];
+    let mut figures: [Vec<f64>; 3] = [vec![], vec![], vec![]];
+    let mut typed_ratios = Vec::new();
+    for round in 0..a.rounds {
+        let mut this = [0.0; 3];
+        for k in 0..sides.len() {
+            let i = (round + k) % sides.len();
+            // The local sides do 20x the operations (a raw-sized count would end in
+            // microseconds).
+            let ops = if matches!(sides[i], Hot::Raw) {
+                a.ops
+            } else {
+                a.ops * 20
+            };
+            this[i] = run(sides[i], ops).await;
+            figures[i].push(this[i]);
+        }
+        typed_ratios.push(this[0] / this[2]);
+    }
+    let local = users.stats().local_hit - local_before;
+    let [typed, shared, raw_gets] = figures.map(median);
+    println!(
+        "\nhot key (one key, {} tasks), key ops/s, median of {} rounds: typed get with the local \
+         tier {typed:.0}, get_shared {shared:.0}, raw GET {raw_gets:.0}; typed/raw {:.1}x (median \
+         of per-round ratios; goal 20x); {local} local hits, local tier {:?}",
+        a.tasks,
+        a.rounds,
+        median(typed_ratios),
+        cache.local_stats().expect("a local tier"),
+    );
     Ok(())
 }
 

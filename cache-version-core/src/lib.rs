@@ -160,10 +160,10 @@ pub mod lockfile;
 pub use cache_version_derive::CacheVersion;
 
 #[cfg(feature = "derive")]
-#[doc = include_str!("../../docs/attributes.md")]
+#[doc = include_str!("../docs/attributes.md")]
 pub mod attributes {}
 
-#[doc = include_str!("../../docs/canonical-form.md")]
+#[doc = include_str!("../docs/canonical-form.md")]
 pub mod canonical_form {}
 
 /// The README's examples, compiled and run as doctests.

@@ -166,11 +166,6 @@ pub mod attributes {}
 #[doc = include_str!("../docs/canonical-form.md")]
 pub mod canonical_form {}
 
-/// The README's examples, compiled and run as doctests.
-#[cfg(all(doctest, feature = "cache", feature = "derive"))]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;
-
 /// A type whose serialized shape has a compile-time version.
 ///
 /// Implement it with `#[derive(CacheVersion)]`; this crate implements it for the std types

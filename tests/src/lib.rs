@@ -9,3 +9,10 @@ pub mod restartable;
 pub mod rollout;
 pub mod skew;
 pub mod suite;
+
+/// The root README's examples, compiled and run as doctests by `cargo test --workspace`. They
+/// are here, in the unpublished tests crate, because a published crate's package cannot
+/// include a file outside its own directory.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -16,3 +16,18 @@ pub mod suite;
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
+
+/// The published crates' own READMEs (shown on crates.io), tested the same way.
+#[cfg(doctest)]
+#[doc = include_str!("../../cache-version-core/README.md")]
+pub struct CoreReadmeDoctests;
+
+/// See [`CoreReadmeDoctests`].
+#[cfg(doctest)]
+#[doc = include_str!("../../cache-version-derive/README.md")]
+pub struct DeriveReadmeDoctests;
+
+/// See [`CoreReadmeDoctests`].
+#[cfg(doctest)]
+#[doc = include_str!("../../cache-version-redis/README.md")]
+pub struct RedisReadmeDoctests;

@@ -1,6 +1,7 @@
 //! Cross-build coherence (issue 14), generic over the store: two builds (two caches, so two
 //! processes' worth of state) share one store; whatever one writes or deletes, the other
-//! never reads the older value afterwards. [`coherence_suite!`] runs every case on a store.
+//! never reads the older value afterwards. [`coherence_suite!`](crate::coherence_suite) runs
+//! every case on a store.
 #![allow(missing_docs)]
 
 use std::collections::BTreeMap;

@@ -1,6 +1,7 @@
 //! The integrity cases (issue 13): a read returns exactly what this model's current version
 //! wrote, or a counted miss, whatever the store hands back. Generic over the store, so they
-//! run on `MemoryStore`, standalone Redis and the cluster ([`integrity_suite!`]).
+//! run on `MemoryStore`, standalone Redis and the cluster
+//! ([`integrity_suite!`](crate::integrity_suite)).
 #![allow(missing_docs)]
 
 use std::fmt::Debug;

@@ -47,9 +47,16 @@
 //! - `conformance`: [`conformance::check`], which checks that what serde writes for a value
 //!   matches its shape (for hand-written `Serialize` impls and `as` annotations), through
 //!   `serde`.
+//! - `msgpack`: [`MsgPackCodec`], MessagePack through `rmp-serde` (structs written as maps);
+//!   turns on `cache`.
+//! - `postcard`: [`PostcardCodec`], the compact `postcard` format (positional, not
+//!   self-describing); turns on `cache`.
 //! - `chrono04`, `time03`, `uuid1`, `serde_json1`, `rust_decimal1`, `url2`, `bytes1`,
 //!   `indexmap2`, `smallvec1`: impls for those crates' types, each describing what that crate's
 //!   serde impl writes.
+//!
+//! On docs.rs every feature is on, and each item that needs one says which.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -159,16 +166,11 @@ pub mod lockfile;
 pub use cache_version_derive::CacheVersion;
 
 #[cfg(feature = "derive")]
-#[doc = include_str!("../../docs/attributes.md")]
+#[doc = include_str!("../docs/attributes.md")]
 pub mod attributes {}
 
-#[doc = include_str!("../../docs/canonical-form.md")]
+#[doc = include_str!("../docs/canonical-form.md")]
 pub mod canonical_form {}
-
-/// The README's examples, compiled and run as doctests.
-#[cfg(all(doctest, feature = "cache", feature = "derive"))]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;
 
 /// A type whose serialized shape has a compile-time version.
 ///

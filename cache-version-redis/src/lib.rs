@@ -150,6 +150,7 @@
 //! (the user needs `CLIENT TRACKING`, `HELLO` and `PING`), a server older than Redis 6. A
 //! store made from a caller's `ConnectionManager` or cluster connection cannot watch (it has
 //! no address to open connections to): `watch` returns `None`.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 

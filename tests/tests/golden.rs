@@ -15,7 +15,7 @@ const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/golden/vectors.tsv");
 
 fn current() -> String {
     let mut out = String::from(
-        "# type\tversion\tcanonical definition (format 1; see docs/canonical-form.md)\n",
+        "# type\tversion\tcanonical definition (format 1; see cache-version-core/docs/canonical-form.md)\n",
     );
     for (name, shape, version) in models::all() {
         writeln!(out, "{name}\t{version}\t{shape}").unwrap();

@@ -1,5 +1,5 @@
 //! Every version can be recomputed from printed definitions alone, with the `blake3` crate:
-//! the rule of docs/canonical-form.md needs nothing from this library.
+//! the rule of cache-version-core/docs/canonical-form.md needs nothing from this library.
 
 use cache_version_core::canonical::{recompute_with, schema, verify};
 use cache_version_tests::models;

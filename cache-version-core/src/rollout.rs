@@ -1489,6 +1489,13 @@ where
                     });
                 }
             };
+            if page.restarted {
+                report.restarts += 1;
+                tracing::warn!(
+                    model = %cfg.name,
+                    "sweep: the store lost its place in the scan; walking again from the start"
+                );
+            }
             for key in page.keys {
                 match classify(&key, &model_prefix, &current) {
                     KeyClass::Foreign => report.ignored += 1,

@@ -232,6 +232,10 @@ struct Faults {
     fail: AtomicBool,
     delay_ms: AtomicU64,
     calls: AtomicU64,
+    /// The scan page (counted from 1) that loses its place: it walks again from the start
+    /// and says so, as a restarted Redis does; 0: none.
+    restart_scan_at: AtomicU64,
+    scans: AtomicU64,
 }
 
 impl<S: Store> FaultyStore<S> {
@@ -252,6 +256,13 @@ impl<S: Store> FaultyStore<S> {
         self.faults
             .delay_ms
             .store(delay.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// The `page`-th `scan_prefix` call from now (1: the next) ignores its cursor and walks
+    /// again from the start, with [`ScanPage::restarted`] set: what a restarted server does.
+    pub fn restart_scan_at(&self, page: u64) {
+        self.faults.scans.store(0, Ordering::SeqCst);
+        self.faults.restart_scan_at.store(page, Ordering::SeqCst);
     }
 
     /// Operations started so far.
@@ -334,6 +345,15 @@ impl<S: Store> Store for FaultyStore<S> {
         count: usize,
     ) -> Result<ScanPage, StoreError> {
         self.gate().await?;
+        let page = self.faults.scans.fetch_add(1, Ordering::SeqCst) + 1;
+        if page == self.faults.restart_scan_at.load(Ordering::SeqCst) {
+            let mut page = self
+                .inner
+                .scan_prefix(prefix, ScanCursor::start(), count)
+                .await?;
+            page.restarted = true;
+            return Ok(page);
+        }
         self.inner.scan_prefix(prefix, cursor, count).await
     }
 }

@@ -18,11 +18,11 @@
 //! use serde::{Deserialize, Serialize};
 //!
 //! // The previous shape, kept under the same model name.
-//! #[derive(Serialize, Deserialize, CacheVersion)]
+//! #[derive(Clone, Serialize, Deserialize, CacheVersion)]
 //! #[cache_version(name = "User")]
 //! struct UserV1 { user_id: u64, user_name: String }
 //!
-//! #[derive(Debug, PartialEq, Serialize, Deserialize, CacheVersion)]
+//! #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, CacheVersion)]
 //! struct User { user_id: u64, full_name: String }
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {

@@ -87,6 +87,7 @@ use crate::key::{
 use crate::live::{Live, LiveConfig, LiveVersion, ModelLive, OwnState, RecordStore};
 use crate::load::{LoadError, LoadOutput, Loaded};
 use crate::local::{LocalConfig, LocalFront, LocalStats};
+use crate::logical::{CacheKey, KeyBytes};
 use crate::stats::{Counters, Event, Registry, Stats, StatsSnapshot};
 use crate::store::{HashFields, SetEntry, Store, StoreError};
 use crate::value::{Decoded, ValueSpec, WriteError};
@@ -1075,8 +1076,8 @@ where
     }
 
     /// The full store key of a logical key (one allocation).
-    pub fn key(&self, logical: impl AsRef<[u8]>) -> Result<Vec<u8>, CacheError> {
-        self.full_key(logical.as_ref())
+    pub fn key(&self, logical: impl CacheKey) -> Result<Vec<u8>, CacheError> {
+        self.full_key(&logical.key_bytes())
     }
 
     /// Encodes a value as it is stored now with the handle's default TTL: envelope header
@@ -1135,11 +1136,12 @@ where
     }
 
     /// Reads a value. A miss, and under fail-open any store or decode failure, is `Ok(None)`.
-    pub async fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<T>, CacheError>
+    pub async fn get(&self, key: impl CacheKey) -> Result<Option<T>, CacheError>
     where
         T: Clone + Send + Sync + 'static,
     {
-        let logical = key.as_ref();
+        let key = key.key_bytes();
+        let logical: &[u8] = &key;
         let full = self.full_key(logical)?;
         traced!(self.span("get"), async {
             Ok(match self.read(logical, &full).await? {
@@ -1175,11 +1177,12 @@ where
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// # }).unwrap();
     /// ```
-    pub async fn get_shared(&self, key: impl AsRef<[u8]>) -> Result<Option<Arc<T>>, CacheError>
+    pub async fn get_shared(&self, key: impl CacheKey) -> Result<Option<Arc<T>>, CacheError>
     where
         T: Clone + Send + Sync + 'static,
     {
-        let logical = key.as_ref();
+        let key = key.key_bytes();
+        let logical: &[u8] = &key;
         let full = self.full_key(logical)?;
         if let Some(local) = &self.inner.cache.shared.local {
             let member = self.joined().await?;
@@ -1211,19 +1214,19 @@ where
     /// and on, which get the value converted (an older version the value cannot be
     /// converted or encoded for has its key deleted instead, logged). While this version is
     /// the only one, that is one `set` call.
-    pub async fn set(&self, key: impl AsRef<[u8]>, value: &T) -> Result<(), CacheError> {
+    pub async fn set(&self, key: impl CacheKey, value: &T) -> Result<(), CacheError> {
         let ttl = self.inner.cfg.default_ttl;
-        self.write(key.as_ref(), value, ttl).await
+        self.write(&key.key_bytes(), value, ttl).await
     }
 
     /// Writes a value with `ttl` (jittered; at least 1 ms), like [`ModelHandle::set`].
     pub async fn set_with_ttl(
         &self,
-        key: impl AsRef<[u8]>,
+        key: impl CacheKey,
         value: &T,
         ttl: Duration,
     ) -> Result<(), CacheError> {
-        self.write(key.as_ref(), value, Some(ttl)).await
+        self.write(&key.key_bytes(), value, Some(ttl)).await
     }
 
     /// Deletes a value; `true` when it existed. Under fail-open a store failure is `Ok(false)`
@@ -1232,8 +1235,9 @@ where
     /// The key is deleted under every live version of the model ([`crate::live`]) and every
     /// version registered on this handle, in one store call, so no other build keeps serving
     /// a stale entry; the result is then `true` when any of them existed.
-    pub async fn delete(&self, key: impl AsRef<[u8]>) -> Result<bool, CacheError> {
-        let logical = key.as_ref();
+    pub async fn delete(&self, key: impl CacheKey) -> Result<bool, CacheError> {
+        let key = key.key_bytes();
+        let logical: &[u8] = &key;
         let full = self.full_key(logical)?;
         self.overtake(&full);
         traced!(self.span("delete"), async {
@@ -1266,10 +1270,12 @@ where
     ///
     /// Large batches go to the store in chunks of [`Cache::BATCH_CHUNK`] keys, one store call
     /// each, each within the full timeout: the call takes at most `⌈n / 1000⌉ × timeout`.
-    pub async fn get_many<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<Vec<Option<T>>, CacheError>
+    pub async fn get_many<K: CacheKey>(&self, keys: &[K]) -> Result<Vec<Option<T>>, CacheError>
     where
         T: Clone + Send + Sync + 'static,
     {
+        let keys: Vec<KeyBytes<'_>> = keys.iter().map(CacheKey::key_bytes).collect();
+        let keys = &keys[..];
         let full: Vec<Vec<u8>> = keys
             .iter()
             .map(|k| self.full_key(k.as_ref()))
@@ -1450,7 +1456,7 @@ where
     /// `Ok`, and how many entries were written is logged and counted (`partial_write`).
     pub async fn set_many<K, V, I>(&self, entries: I) -> Result<(), CacheError>
     where
-        K: AsRef<[u8]>,
+        K: CacheKey,
         V: Borrow<T>,
         I: IntoIterator<Item = (K, V)>,
     {
@@ -1472,7 +1478,7 @@ where
                 match self.write_chunk(&chunk, &prefixes).await? {
                     Ok(()) => written += chunk.len(),
                     Err(e) => {
-                        let label = batch_label(chunk[0].0.as_ref(), chunk.len());
+                        let label = batch_label(&chunk[0].0.key_bytes(), chunk.len());
                         if self.inner.cache.shared.config.failure_mode == FailureMode::Closed {
                             return self.store_failed_labeled(label, e, false);
                         }
@@ -1502,7 +1508,7 @@ where
 
     /// Encodes and writes one chunk of `set_many` in one store call. The outer `Result` is
     /// the caller's error (a key or value refused); the inner one the store's.
-    async fn write_chunk<K: AsRef<[u8]>, V: Borrow<T>>(
+    async fn write_chunk<K: CacheKey, V: Borrow<T>>(
         &self,
         chunk: &[(K, V)],
         prefixes: &[Vec<u8>],
@@ -1512,8 +1518,9 @@ where
         let now = envelope::now_ms();
         let mut batch = Vec::with_capacity(chunk.len());
         let mut deletes = Vec::new();
-        for (k, v) in chunk {
-            let logical = k.as_ref();
+        let logicals: Vec<KeyBytes<'_>> = chunk.iter().map(|(k, _)| k.key_bytes()).collect();
+        for (logical, (_, v)) in logicals.iter().zip(chunk) {
+            let logical: &[u8] = logical;
             let ttl = ttl.map(|t| self.inner.cache.jittered(t));
             let times = Times::at(now, ttl);
             let physical = FailSafe::physical(self.inner.cfg.fail_safe.as_ref(), ttl);
@@ -1538,7 +1545,7 @@ where
         }
         Self::push_keys(
             prefixes,
-            chunk.iter().map(|(k, _)| k.as_ref()),
+            logicals.iter().map(KeyBytes::as_bytes),
             &mut deletes,
         );
         Ok(self.store_writes(&batch, deletes).await)
@@ -1547,7 +1554,9 @@ where
     /// Deletes many values; returns how many existed (under every version reached). Every
     /// live and registered version of each key is deleted too, as in
     /// [`ModelHandle::delete`]. In chunks of [`Cache::BATCH_CHUNK`] keys, one store call each.
-    pub async fn delete_many<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<u64, CacheError> {
+    pub async fn delete_many<K: CacheKey>(&self, keys: &[K]) -> Result<u64, CacheError> {
+        let keys: Vec<KeyBytes<'_>> = keys.iter().map(CacheKey::key_bytes).collect();
+        let keys = &keys[..];
         let full: Vec<Vec<u8>> = keys
             .iter()
             .map(|k| self.full_key(k.as_ref()))
@@ -1621,7 +1630,7 @@ where
     /// and counted, and the value is still returned).
     pub async fn get_or_load<F, Fut, R>(
         &self,
-        key: impl AsRef<[u8]>,
+        key: impl CacheKey,
         loader: F,
     ) -> Result<T, LoadError<R::Error>>
     where
@@ -1631,7 +1640,8 @@ where
         R: LoadOutput<T>,
         R::Error: Send + Sync + 'static,
     {
-        let logical = key.as_ref();
+        let key = key.key_bytes();
+        let logical: &[u8] = &key;
         let full = self.full_key(logical)?;
         traced!(self.span("get_or_load"), async {
             let (stale, unavailable) = match self.read(logical, &full).await? {
@@ -1670,7 +1680,7 @@ where
     /// ```
     pub async fn get_or_refresh<F, Fut, R>(
         &self,
-        key: impl AsRef<[u8]>,
+        key: impl CacheKey,
         loader: F,
     ) -> Result<T, LoadError<R::Error>>
     where
@@ -1682,7 +1692,8 @@ where
         R: LoadOutput<T> + Send + 'static,
         R::Error: Send + Sync + 'static,
     {
-        let logical = key.as_ref();
+        let key = key.key_bytes();
+        let logical: &[u8] = &key;
         let full = self.full_key(logical)?;
         traced!(self.span("get_or_refresh"), async {
             let (stale, unavailable) = match self.read(logical, &full).await? {

@@ -109,6 +109,8 @@ pub mod load;
 #[cfg(feature = "cache")]
 mod local;
 #[cfg(feature = "cache")]
+pub mod logical;
+#[cfg(feature = "cache")]
 mod memory;
 #[cfg(feature = "cache")]
 pub mod stats;
@@ -143,6 +145,8 @@ pub use load::{LoadError, LoadOutput, Loaded};
 pub use local::BenchTier as __BenchTier;
 #[cfg(feature = "cache")]
 pub use local::{LocalConfig, LocalStats};
+#[cfg(feature = "cache")]
+pub use logical::{CacheKey, KeyBytes};
 #[cfg(feature = "cache")]
 pub use memory::{MemoryStore, MemoryStoreBuilder};
 #[cfg(feature = "cache")]

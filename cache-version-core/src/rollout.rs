@@ -11,7 +11,7 @@
 //! | [`ModelHandle::dual_write_to`] | `set` also writes the value, converted back, under an older version, so instances of the old build stay warm; [`ModelHandle::set_dual_write`] turns it on and off at run time |
 //! | deletes | `delete` / `delete_many` delete the key in the current version and in every registered older one, so a delete by the new build leaves no stale entry for the old build |
 //! | [`ModelHandle::sweep`], [`ModelHandle::migrator`], [`ModelHandle::cleanup`] | a job over [`Store::scan_prefix`] that walks the keys of the model's older versions in batches, rate-limited, and migrates or deletes them, with a dry-run mode and a [`SweepReport`] |
-//! | [`ModelHandle::version_report`] | reads per version (including fallback reads of older versions) and whether an old version is still being read |
+//! | [`ModelHandle::version_report`] | reads per version (including fallback reads of older versions), whether an old version is still being read, and the versions running builds announce, with their heartbeats |
 //!
 //! ```
 //! use cache_version_core::{Cache, CacheVersion, MemoryStore};
@@ -56,6 +56,25 @@
 //! # }).unwrap();
 //! ```
 //!
+//! # Registrations and switches
+//!
+//! Two kinds of calls, each with one style throughout:
+//! - **registrations** say which versions exist and how to convert between them
+//!   ([`ModelHandle::migrate_from`], [`ModelHandle::migrate_via`],
+//!   [`ModelHandle::dual_write_to`]): configuration, checked once, so each returns a new
+//!   handle (like `with_default_ttl`) and leaves the one it was called on as it was; an error
+//!   ([`RolloutError`]) is a mistake in the code;
+//! - **switches** turn registered behaviour on and off while the service runs
+//!   ([`ModelHandle::set_fallback_reads`], [`ModelHandle::set_fallback_write_back`],
+//!   [`ModelHandle::set_dual_write`]): operational, flipped from an admin endpoint or a
+//!   feature flag mid-rollout, so they take `&self` and change the state shared by the handle,
+//!   its clones and the handles derived from it, at once, without rebuilding anything.
+//!
+//! Everything that reads the store is `async` and returns a `Result`: the jobs
+//! ([`Sweep::run`]) and the report ([`ModelHandle::version_report`], which reads the
+//! live-version registry). What only reads this process's state is synchronous
+//! ([`ModelHandle::registered_versions`], [`ModelHandle::rollout_settings`]).
+//!
 //! # Model names and versions
 //!
 //! Older versions are looked up under the handle's model name: keep the old struct with
@@ -79,7 +98,7 @@ use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -90,10 +109,11 @@ use crate::envelope::{self, Times};
 use crate::error::DecodeError;
 use crate::failsafe::FailSafe;
 use crate::key::{display_key, KeyPrefix, KeyVersion, NameError};
+use crate::live::LiveVersion;
 use crate::stats::{Counters, Event, Stats};
 use crate::store::{ScanCursor, SetEntry, Store, StoreError};
 use crate::value::{Decoded, ValueSpec};
-use crate::CacheVersion;
+use crate::{CacheError, CacheVersion};
 
 /// An older version's entry a batched fallback found: (slot, old key, old bytes, times).
 type Found = (usize, Vec<u8>, Vec<u8>, Option<Times>);
@@ -830,14 +850,37 @@ where
             .unwrap_or_default()
     }
 
-    /// The reads of every version of this model seen by this cache (this process): the
-    /// current one, the registered older ones, and any other version some handle of this
-    /// cache uses. Compare two reports with [`VersionReport::since`] to see whether an old
-    /// version is still being read; fleet-wide, the same counters are in the metrics
-    /// (`cache_version_hit`, `cache_version_miss`, `cache_version_fallback_hit`,
-    /// `cache_version_fallback_read`, labelled by `model` and `version`).
-    pub fn version_report(&self) -> VersionReport {
+    /// The versions of this model: the reads of every version seen by this cache (this
+    /// process: the current one, the registered older ones, and any other version some
+    /// handle of this cache uses), and every version running builds announce in the store's
+    /// live-version registry, with its latest heartbeat ([`VersionUsage::live`]). Compare two
+    /// reports with [`VersionReport::since`] to see whether an old version is still being
+    /// read; fleet-wide, the same counters are in the metrics (`cache_version_hit`,
+    /// `cache_version_miss`, `cache_version_fallback_hit`, `cache_version_fallback_read`,
+    /// labelled by `model` and `version`).
+    ///
+    /// # Errors
+    /// [`CacheError::Store`] when the registry cannot be read (the counters alone are in
+    /// [`Cache::stats`](crate::Cache::stats)).
+    ///
+    /// ```
+    /// # use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let users = cache.model::<User>();
+    /// users.get(1).await?;
+    /// let report = users.version_report().await?;
+    /// let current = report.get(&report.current).unwrap();
+    /// assert_eq!(current.stats.miss, 1);
+    /// assert!(current.live.as_ref().is_some_and(|l| l.live)); // this build's heartbeat
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn version_report(&self) -> Result<VersionReport, CacheError> {
         let cfg = &self.inner.cfg;
+        let live = self.live_versions().await?;
         let snapshot = self.inner.cache.stats();
         let registered = self.registered_versions();
         let mut versions: Vec<VersionUsage> = snapshot
@@ -850,25 +893,49 @@ where
                     current: m.version == *cfg.version_hex,
                     migrates: reg.is_some_and(|r| r.migration_depth > 0),
                     dual_written: reg.is_some_and(|r| r.dual_written),
+                    live: live.iter().find(|l| l.version == m.version).cloned(),
                     version: m.version,
                     stats: m.stats,
                 }
             })
             .collect();
+        // Versions other builds announce that this cache has no counters for.
+        for l in live {
+            if !versions.iter().any(|v| v.version == l.version) {
+                let reg = registered.iter().find(|r| r.version == l.version);
+                versions.push(VersionUsage {
+                    version: l.version.clone(),
+                    current: l.version == *cfg.version_hex,
+                    migrates: reg.is_some_and(|r| r.migration_depth > 0),
+                    dual_written: reg.is_some_and(|r| r.dual_written),
+                    stats: Stats::default(),
+                    live: Some(l),
+                });
+            }
+        }
         versions.sort_by_key(|v| !v.current);
-        VersionReport {
+        Ok(VersionReport {
             model: cfg.name.to_string(),
             current: cfg.version_hex.to_string(),
             versions,
-        }
+        })
     }
 
     /// Whether `version` (16 hex digits) was read since the report `since` was taken:
-    /// `self.version_report().since(since).is_version_still_read(version)`.
-    pub fn is_version_still_read(&self, version: &str, since: &VersionReport) -> bool {
-        self.version_report()
+    /// `self.version_report().await?.since(since).is_version_still_read(version)`.
+    ///
+    /// # Errors
+    /// As [`ModelHandle::version_report`].
+    pub async fn is_version_still_read(
+        &self,
+        version: &str,
+        since: &VersionReport,
+    ) -> Result<bool, CacheError> {
+        Ok(self
+            .version_report()
+            .await?
             .since(since)
-            .is_version_still_read(version)
+            .is_version_still_read(version))
     }
 
     /// A job over the model's older keys that migrates what it can and deletes the rest
@@ -1003,6 +1070,10 @@ pub struct VersionUsage {
     /// The counters: `hit`/`miss`/`fallback_hit` are reads by handles of this version,
     /// `fallback_read` reads of its entries by newer versions ([`Stats::reads`] sums them).
     pub stats: Stats,
+    /// Its entry in the store's live-version registry (see [`crate::live`]): when it began
+    /// and its latest heartbeat; `None` when no build announces it (or the registry is off).
+    /// A version whose entry says `live` is used by a running build, in any process.
+    pub live: Option<LiveVersion>,
 }
 
 /// The reads of each version of one model (see [`ModelHandle::version_report`]): the
@@ -1073,6 +1144,16 @@ impl VersionReport {
             Some(v) if v.current => (
                 false,
                 format!("{version} is the current version of {}", self.model),
+            ),
+            Some(VersionUsage { live: Some(l), .. }) if l.live => (
+                false,
+                format!(
+                    "{version} is live: a running build announces it (last heartbeat {} ms \
+                     ago); keep it (and its dual-write) until that build is gone",
+                    SystemTime::now()
+                        .duration_since(l.last_heartbeat)
+                        .map_or(0, |d| d.as_millis())
+                ),
             ),
             _ if reads == 0 => (
                 true,

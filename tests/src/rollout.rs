@@ -376,7 +376,7 @@ pub async fn migration_chain_preserves_ttl<S: Store + Clone>(store: S) {
     let s = h3.stats();
     assert_eq!((s.hit, s.miss, s.fallback_hit), (4, 1, 4), "{s:?}");
     // Reads per version: V2's entries were read twice (b, c), V1's twice (a, forever).
-    let report = h3.version_report();
+    let report = h3.version_report().await.unwrap();
     assert_eq!(report.get(&k2.to_string()).unwrap().stats.fallback_read, 2);
     assert_eq!(report.get(&k1.to_string()).unwrap().stats.fallback_read, 2);
     assert!(report.get(&k3.to_string()).unwrap().current);
@@ -679,14 +679,15 @@ pub async fn registration_errors<S: Store + Clone>(store: S) {
 
 /// Reads per version, and whether an old version is still being read.
 pub async fn version_report_says_what_is_still_read<S: Store + Clone>(store: S) {
-    let cache = cache(store, "report");
-    let old = cache.model::<UserV1>();
+    let cache = cache(store.clone(), "report");
+    // The old build's writes come from a build that is gone (not live).
+    let old = gone_build(store, &cache).model::<UserV1>();
     let new = build_b(&cache);
     let v1_hex = new.key_version_of::<UserV1>().to_string();
     let v3_hex = new.key_version_of::<UserV3>().to_string();
     let cur_hex = new.key_version().to_string();
 
-    let start = new.version_report();
+    let start = new.version_report().await.unwrap();
     assert_eq!(start.current, cur_hex);
     assert!(start.versions[0].current);
     let row = start.get(&v1_hex).unwrap();
@@ -695,26 +696,32 @@ pub async fn version_report_says_what_is_still_read<S: Store + Clone>(store: S) 
 
     old.set("1", &v1(1, "Ada")).await.unwrap();
     new.get("1").await.unwrap(); // a fallback read of V1
-    assert!(new.is_version_still_read(&v1_hex, &start));
-    assert!(!new.is_version_still_read(&v3_hex, &start));
+    assert!(new.is_version_still_read(&v1_hex, &start).await.unwrap());
+    assert!(!new.is_version_still_read(&v3_hex, &start).await.unwrap());
 
     // Only new-version reads from here: V1 is no longer read.
-    let mid = new.version_report();
+    let mid = new.version_report().await.unwrap();
     for _ in 0..5 {
         new.get("1").await.unwrap();
     }
-    assert!(!new.is_version_still_read(&v1_hex, &mid));
-    let window = new.version_report().since(&mid);
+    assert!(!new.is_version_still_read(&v1_hex, &mid).await.unwrap());
+    let window = new.version_report().await.unwrap().since(&mid);
     assert_eq!(window.get(&cur_hex).unwrap().stats.hit, 5);
     let d = window.deprecation(&v1_hex);
     assert!(d.safe && d.reads == 0, "{d:?}");
     assert!(!window.deprecation(&cur_hex).safe);
 
-    // The old build reading V1 (a handle of V1 in this cache) also counts.
-    old.get("1").await.unwrap();
-    let d = new.version_report().since(&mid).deprecation(&v1_hex);
+    // The old build reading V1 (a handle of V1 in this cache) also counts, and makes V1
+    // live: the report shows its heartbeat, and it is not safe to retire.
+    let old_here = cache.model::<UserV1>();
+    old_here.get("1").await.unwrap();
+    let report = new.version_report().await.unwrap();
+    let row = report.get(&v1_hex).unwrap();
+    assert!(row.live.as_ref().is_some_and(|l| l.live), "{row:?}");
+    assert!(report.get(&cur_hex).unwrap().live.is_some());
+    let d = report.since(&mid).deprecation(&v1_hex);
     assert!(!d.safe && d.reads == 1, "{d:?}");
-    assert!(d.recommendation.contains("still read"), "{d:?}");
+    assert!(d.recommendation.contains("live"), "{d:?}");
 }
 
 /// The keys [`populate`] wrote.

@@ -38,6 +38,17 @@
 //!
 //! A new tier is *suspended* (it serves and keeps nothing) until [`LocalTier::resume`], which
 //! the cache calls on [`WatchEvent::Established`].
+//!
+//! # A cache's own writes drop, not fill
+//! A write or delete through the cache drops the key from its own tier once the store has
+//! answered (so the cache reads its own writes), and the next read fills it from the store.
+//! Keeping the written value instead would be undone at once: in broadcast mode the store
+//! reports every change to every tracking connection, the writer's own included, and the
+//! report does not say who wrote. Telling "the report of my write" from "another build's
+//! write just before mine" would mean swallowing the first report that arrives while a write
+//! is under way, and one report that never came (a write the server did not apply as sent)
+//! would then swallow another build's change and leave a stale entry until
+//! [`LocalConfig::max_ttl`]. An extra store read after a write is the cheaper price.
 
 use std::any::Any;
 use std::hash::BuildHasher;

@@ -64,6 +64,15 @@ struct Profile {
     active: bool,
 }
 
+/// The old build's `Profile` (same model name, another shape): the second live version of
+/// the live-versions table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, CacheVersion)]
+#[cache_version(name = "Profile")]
+struct ProfileV0 {
+    id: u64,
+    name: String,
+}
+
 fn profile(id: u64) -> Profile {
     Profile {
         id,
@@ -752,6 +761,7 @@ async fn standalone<C: Codec + Clone>(
         bytes.len()
     );
     hot_key(a, url, bench.codec.clone()).await?;
+    live_versions(a, url, bench.codec.clone()).await?;
     if let (Some(b), Some(e)) = (before, after) {
         let total = (e.total - b.total).max(1) as f64;
         let pct = |x: u64| 100.0 * x as f64 / total;
@@ -882,6 +892,119 @@ async fn hot_key<C: Codec + Clone>(
         median(typed_ratios),
         cache.local_stats().expect("a local tier"),
     );
+    Ok(())
+}
+
+/// The cost of a second live version: typed `set` and `delete` in a namespace where this
+/// build's version is the only live one, against one where another build's version of the
+/// model is live too (so every write and delete also deletes the key under it, in the same
+/// pipeline). Interleaved rounds, medians; also the server's CPU per operation.
+async fn live_versions<C: Codec + Clone>(
+    a: &Args,
+    url: &str,
+    codec: C,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let beat = Duration::from_millis(100);
+    let cache_in = |ns: String| {
+        let codec = codec.clone();
+        async move {
+            let store = RedisStore::builder(url)
+                .response_timeout(Duration::from_secs(2))
+                .build()
+                .await?;
+            let cache = Cache::builder(store)
+                .codec(codec)
+                .namespace(ns)
+                .default_ttl(TTL)
+                .ttl_jitter(0.0)
+                .timeout(Duration::from_secs(5))
+                .heartbeat(beat)
+                .build()?;
+            Ok::<_, Box<dyn std::error::Error>>(cache)
+        }
+    };
+    let alone = cache_in("bench-live-1".into()).await?.model::<Profile>();
+    let shared = cache_in("bench-live-2".into()).await?.model::<Profile>();
+    let old_build = cache_in("bench-live-2".into()).await?;
+    let old = old_build.model::<ProfileV0>();
+    old.get("join").await?;
+    alone.get("join").await?;
+    shared.get("join").await?;
+    // Past the young window, and the shared namespace's view holds both versions.
+    tokio::time::sleep(beat * 4).await;
+    let live = shared.live_versions().await?;
+    if live.iter().filter(|l| l.live).count() != 2 {
+        return Err(format!("expected two live versions, got {live:?}").into());
+    }
+    let mut info = ConnectionManager::new(redis::Client::open(url)?).await?;
+    let value = profile(7);
+    let run = |h: ModelHandle<Profile, RedisStore, C>, delete: bool, ops: usize| {
+        let value = value.clone();
+        let tasks = a.tasks;
+        async move {
+            let per_task = (ops / tasks).max(1);
+            let start = Instant::now();
+            let mut handles = Vec::new();
+            for t in 0..tasks {
+                let h = h.clone();
+                let value = value.clone();
+                handles.push(tokio::spawn(async move {
+                    for i in 0..per_task {
+                        let key = (t * per_task + i) % 1000;
+                        if delete {
+                            h.delete(key).await.unwrap();
+                        } else {
+                            h.set(key, &value).await.unwrap();
+                        }
+                    }
+                }));
+            }
+            for h in handles {
+                h.await.unwrap();
+            }
+            (per_task * tasks) as f64 / start.elapsed().as_secs_f64()
+        }
+    };
+    // [set, delete] x [one live version, two].
+    let mut tput: [[Vec<f64>; 2]; 2] = Default::default();
+    let mut server: [[Vec<f64>; 2]; 2] = Default::default();
+    let mut ratios: [Vec<f64>; 2] = Default::default();
+    for round in 0..a.rounds {
+        for (w, delete) in [false, true].into_iter().enumerate() {
+            let mut this = [0.0; 2];
+            for k in 0..2 {
+                let i = (round + k) % 2;
+                let h = if i == 0 {
+                    alone.clone()
+                } else {
+                    shared.clone()
+                };
+                let before = server_cpu_ns(&mut info).await;
+                this[i] = run(h, delete, a.ops).await;
+                server[w][i].push((server_cpu_ns(&mut info).await - before) / a.ops as f64);
+                tput[w][i].push(this[i]);
+            }
+            ratios[w].push(this[1] / this[0]);
+        }
+    }
+    println!(
+        "\nlive versions ({} tasks, medians of {} rounds): key ops/s with this build's version \
+         alone -> with a second build's version live too (every write and delete also deletes \
+         the key under it, in the same pipeline)",
+        a.tasks, a.rounds
+    );
+    for (w, name) in ["set", "delete"].into_iter().enumerate() {
+        let [one, two] = tput[w].clone().map(median);
+        let [s1, s2] = server[w].clone().map(median);
+        println!(
+            "  {name:<6} {one:>9.0} -> {two:>9.0} ops/s: {:.2}x (median of per-round ratios); \
+             server CPU {:.2} -> {:.2} µs per op",
+            median(ratios[w].clone()),
+            s1 / 1000.0,
+            s2 / 1000.0
+        );
+    }
+    drop(old_build);
     Ok(())
 }
 

@@ -676,6 +676,23 @@ impl<S: Store, C: Codec> Cache<S, C> {
     ///
     /// Checked at compile time: a `T` that is not a model of its own (`Vec<u8>`, `String`,
     /// tuples, transparent wrappers) does not compile; use [`Cache::model_named`] for those.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let users = cache.model::<User>();
+    /// assert_eq!(users.name(), "User");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Panics
+    /// When the model name is not usable in keys (a `#[cache_version(name = "...")]` that is
+    /// empty or has a character keys do not allow); [`Cache::model_named`] returns that as an
+    /// error instead.
     pub fn model<T: CacheModel>(&self) -> ModelHandle<T, S, C> {
         match self.model_named(&T::model_name()) {
             Ok(handle) => handle,
@@ -688,6 +705,21 @@ impl<S: Store, C: Codec> Cache<S, C> {
 
     /// A handle for `T` under an explicit model name (for types without a name of their own,
     /// or to keep two models of one type apart).
+    ///
+    /// # Errors
+    /// [`NameError`] when `name` is empty or has a character keys do not allow (such as `:`).
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, MemoryStore};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let avatars = cache.model_named::<Vec<u8>>("Avatar")?;
+    /// avatars.set(42, &vec![0x89, 0x50]).await?;
+    /// assert_eq!(avatars.get(42).await?, Some(vec![0x89, 0x50]));
+    /// assert!(cache.model_named::<Vec<u8>>("a:b").is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn model_named<T: CacheVersion>(
         &self,
         name: &str,
@@ -1052,6 +1084,25 @@ where
 
     /// A handle whose writes default to `ttl` (`None`: no expiry) instead of the cache's
     /// default. Shares counters and in-flight loads with this one.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// use std::time::Duration;
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new())
+    ///     .namespace("prod")
+    ///     .default_ttl(Duration::from_secs(3600))
+    ///     .build()?;
+    /// let users = cache.model::<User>();
+    /// let short = users.with_default_ttl(Some(Duration::from_secs(60)));
+    /// assert_eq!(short.default_ttl(), Some(Duration::from_secs(60)));
+    /// assert_eq!(users.default_ttl(), Some(Duration::from_secs(3600))); // unchanged
+    /// assert_eq!(users.with_default_ttl(None).default_ttl(), None); // no expiry
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn with_default_ttl(&self, ttl: Option<Duration>) -> Self {
         let mut cfg = self.inner.cfg.clone();
         cfg.default_ttl = ttl.map(|t| t.max(Duration::from_millis(1)));
@@ -1075,7 +1126,33 @@ where
         }
     }
 
-    /// The full store key of a logical key (one allocation).
+    /// The full store key of a logical key (one allocation): `{namespace}:{model}:{key
+    /// version}:{logical key}`. Integer keys are their decimal text, so `key(42)` and
+    /// `key("42")` are the same key.
+    ///
+    /// # Errors
+    /// [`CacheError::KeyTooLong`] when the logical key is longer than
+    /// [`CacheBuilder::max_key_len`]. Nothing else: no store call is made.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// use cache_version_core::CacheError;
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new())
+    ///     .namespace("prod")
+    ///     .max_key_len(16)
+    ///     .build()?;
+    /// let users = cache.model::<User>();
+    /// let key = users.key(42)?;
+    /// assert_eq!(key, users.key("42")?);
+    /// assert_eq!(key, format!("prod:User:{}:42", users.key_version()).into_bytes());
+    /// let long = users.key("a logical key over 16 bytes");
+    /// assert!(matches!(long, Err(CacheError::KeyTooLong { limit: 16, .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn key(&self, logical: impl CacheKey) -> Result<Vec<u8>, CacheError> {
         self.full_key(&logical.key_bytes())
     }
@@ -1083,6 +1160,10 @@ where
     /// Encodes a value as it is stored now with the handle's default TTL: envelope header
     /// (unless turned off; with the write time and logical expiry), then the codec's
     /// payload, in one buffer. (The size limit is checked by the writing methods.)
+    ///
+    /// # Errors
+    /// The codec's [`CodecError`] when it cannot encode `value` (with the JSON codec: a map
+    /// whose keys are not strings, a `Serialize` impl that fails).
     pub fn encode_value(&self, value: &T) -> Result<Vec<u8>, CodecError> {
         match self.encode_at(value, Times::now(self.inner.cfg.default_ttl)) {
             Ok(bytes) => Ok(bytes),
@@ -1093,6 +1174,26 @@ where
 
     /// Runs a stored value through the read path (size limit, envelope, nesting limit,
     /// codec) and decodes it.
+    ///
+    /// # Errors
+    /// - [`DecodeError::TooLarge`]: `bytes` is longer than [`CacheBuilder::max_value_len`];
+    /// - [`DecodeError::Envelope`] (with the envelope on): the envelope is missing or cut short, its checksum (or MAC)
+    ///   does not match, or it was written for another model version, codec or value format;
+    /// - [`DecodeError::Codec`]: the payload does not decode as `T` (or nests too deeply).
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let users = cache.model::<User>();
+    /// let bytes = users.encode_value(&User { id: 7 })?;
+    /// assert_eq!(users.decode_value(&bytes)?, User { id: 7 });
+    /// assert!(users.decode_value(b"{\"id\":7}").is_err()); // no envelope
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn decode_value(&self, bytes: &[u8]) -> Result<T, DecodeError> {
         self.read_bytes(bytes).map(|d| d.value)
     }
@@ -1136,6 +1237,36 @@ where
     }
 
     /// Reads a value. A miss, and under fail-open any store or decode failure, is `Ok(None)`.
+    /// An entry past its logical expiry is a miss; with migrations registered
+    /// ([`ModelHandle::migrate_from`]) a miss reads the older versions.
+    ///
+    /// # Errors
+    /// - [`CacheError::KeyTooLong`]: the logical key is over [`CacheBuilder::max_key_len`]
+    ///   (checked before any store call);
+    /// - [`CacheError::ModelConflict`]: with the live-version registry on (the default), another
+    ///   handle of this cache uses this model name with an unrelated version;
+    /// - failing closed only ([`FailureMode::Closed`]): [`CacheError::Store`] when the store
+    ///   failed, did not answer within the timeout or its circuit breaker is open, and
+    ///   [`CacheError::Decode`] / [`CacheError::VersionMismatch`] when the stored value is
+    ///   damaged, too large or of another version.
+    ///
+    /// Under the default [`FailureMode::Open`] those are logged and counted and the read is a
+    /// miss (`Ok(None)`).
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let users = cache.model::<User>();
+    /// assert_eq!(users.get(42).await?, None); // a miss
+    /// users.set(42, &User { id: 42 }).await?;
+    /// assert_eq!(users.get(42).await?, Some(User { id: 42 }));
+    /// assert_eq!(users.get("42").await?, Some(User { id: 42 })); // the same key
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn get(&self, key: impl CacheKey) -> Result<Option<T>, CacheError>
     where
         T: Clone + Send + Sync + 'static,
@@ -1214,12 +1345,68 @@ where
     /// and on, which get the value converted (an older version the value cannot be
     /// converted or encoded for has its key deleted instead, logged). While this version is
     /// the only one, that is one `set` call.
+    ///
+    /// # Errors
+    /// - [`CacheError::KeyTooLong`]: the logical key is over [`CacheBuilder::max_key_len`];
+    /// - [`CacheError::Encode`]: the codec cannot encode the value;
+    /// - [`CacheError::ValueTooLarge`]: the encoded value (envelope included) is over
+    ///   [`CacheBuilder::max_value_len`];
+    /// - [`CacheError::ModelConflict`]: with the live-version registry on (the default), another
+    ///   handle of this cache uses this model name with an unrelated version;
+    /// - failing closed only ([`FailureMode::Closed`]): [`CacheError::Store`] when the store
+    ///   failed, did not answer within the timeout or its circuit breaker is open.
+    ///
+    /// Under the default [`FailureMode::Open`] a store failure is logged and counted and the
+    /// call returns `Ok(())`: the entry may not have been written. Dual-writes to older
+    /// versions are best effort in both modes.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// use cache_version_core::CacheError;
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new())
+    ///     .namespace("prod")
+    ///     .max_value_len(256)
+    ///     .build()?;
+    /// let users = cache.model::<User>();
+    /// users.set(7, &User { id: 7 }).await?;
+    /// assert_eq!(users.get(7).await?, Some(User { id: 7 }));
+    ///
+    /// // Errors of the caller's input are returned whatever the failure mode.
+    /// let blobs = cache.model_named::<Vec<u8>>("Blob")?;
+    /// let err = blobs.set(1, &vec![0; 1000]).await.unwrap_err();
+    /// assert!(matches!(err, CacheError::ValueTooLarge { limit: 256, .. }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn set(&self, key: impl CacheKey, value: &T) -> Result<(), CacheError> {
         let ttl = self.inner.cfg.default_ttl;
         self.write(&key.key_bytes(), value, ttl).await
     }
 
     /// Writes a value with `ttl` (jittered; at least 1 ms), like [`ModelHandle::set`].
+    ///
+    /// # Errors
+    /// As [`ModelHandle::set`]: the key is over the limit, the value cannot be encoded or is
+    /// over the limit, a model conflict, or, failing closed only, the store failed.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// use std::time::Duration;
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let users = cache.model::<User>();
+    /// users.set_with_ttl(7, &User { id: 7 }, Duration::from_millis(50)).await?;
+    /// assert!(users.get(7).await?.is_some());
+    /// tokio::time::sleep(Duration::from_millis(100)).await;
+    /// assert!(users.get(7).await?.is_none()); // expired
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn set_with_ttl(
         &self,
         key: impl CacheKey,
@@ -1235,6 +1422,31 @@ where
     /// The key is deleted under every live version of the model ([`crate::live`]) and every
     /// version registered on this handle, in one store call, so no other build keeps serving
     /// a stale entry; the result is then `true` when any of them existed.
+    ///
+    /// # Errors
+    /// - [`CacheError::KeyTooLong`]: the logical key is over [`CacheBuilder::max_key_len`];
+    /// - [`CacheError::ModelConflict`]: with the live-version registry on (the default), another
+    ///   handle of this cache uses this model name with an unrelated version;
+    /// - failing closed only ([`FailureMode::Closed`]): [`CacheError::Store`] when the store
+    ///   failed, did not answer within the timeout or its circuit breaker is open.
+    ///
+    /// Under the default [`FailureMode::Open`] a store failure is `Ok(false)`: the entry may
+    /// still be there.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let users = cache.model::<User>();
+    /// users.set(7, &User { id: 7 }).await?;
+    /// assert!(users.delete(7).await?);
+    /// assert!(!users.delete(7).await?); // gone already
+    /// assert_eq!(users.get(7).await?, None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn delete(&self, key: impl CacheKey) -> Result<bool, CacheError> {
         let key = key.key_bytes();
         let logical: &[u8] = &key;

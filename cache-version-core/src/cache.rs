@@ -1482,6 +1482,34 @@ where
     ///
     /// Large batches go to the store in chunks of [`Cache::BATCH_CHUNK`] keys, one store call
     /// each, each within the full timeout: the call takes at most `⌈n / 1000⌉ × timeout`.
+    ///
+    /// # Errors
+    /// - [`CacheError::KeyTooLong`]: any of the logical keys is over
+    ///   [`CacheBuilder::max_key_len`] (checked for all of them before any store call);
+    /// - [`CacheError::ModelConflict`]: with the live-version registry on (the default), another
+    ///   handle of this cache uses this model name with an unrelated version;
+    /// - failing closed only ([`FailureMode::Closed`]): [`CacheError::Store`] when the store
+    ///   call of any chunk failed, did not answer within the timeout or its circuit breaker is
+    ///   open, and [`CacheError::Decode`] / [`CacheError::VersionMismatch`] when any stored
+    ///   value is damaged, too large or of another version.
+    ///
+    /// Under the default [`FailureMode::Open`] those are logged and counted and the slots
+    /// concerned are `None`.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let users = cache.model::<User>();
+    /// users.set(1, &User { id: 1 }).await?;
+    /// users.set(3, &User { id: 3 }).await?;
+    /// let found = users.get_many(&[1, 2, 3]).await?;
+    /// assert_eq!(found, vec![Some(User { id: 1 }), None, Some(User { id: 3 })]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn get_many<K: CacheKey>(&self, keys: &[K]) -> Result<Vec<Option<T>>, CacheError>
     where
         T: Clone + Send + Sync + 'static,
@@ -1666,6 +1694,35 @@ where
     /// store call each within the full timeout (so at most one chunk's encoded values are held
     /// at a time). Under fail-open a failed chunk does not stop the others; the call returns
     /// `Ok`, and how many entries were written is logged and counted (`partial_write`).
+    ///
+    /// # Errors
+    /// - [`CacheError::KeyTooLong`], [`CacheError::Encode`], [`CacheError::ValueTooLarge`]: an
+    ///   entry's key or value is refused, as in [`ModelHandle::set`]; its chunk and the chunks
+    ///   after it are not written (the chunks before it are);
+    /// - [`CacheError::ModelConflict`]: with the live-version registry on (the default), another
+    ///   handle of this cache uses this model name with an unrelated version;
+    /// - failing closed only ([`FailureMode::Closed`]): [`CacheError::Store`] for the first
+    ///   chunk whose store call failed, did not answer within the timeout or was rejected by
+    ///   the circuit breaker; the chunks before it are written, the ones after it are not.
+    ///
+    /// Under the default [`FailureMode::Open`] a failed chunk is logged and counted and the
+    /// call returns `Ok(())`.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let users = cache.model::<User>();
+    /// // Owned values, or borrowed ones: any `V: Borrow<User>`.
+    /// users.set_many([(1, User { id: 1 }), (2, User { id: 2 })]).await?;
+    /// let more = vec![User { id: 3 }, User { id: 4 }];
+    /// users.set_many(more.iter().map(|u| (u.id, u))).await?;
+    /// assert_eq!(users.get_many(&[1, 4]).await?, vec![Some(User { id: 1 }), Some(User { id: 4 })]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn set_many<K, V, I>(&self, entries: I) -> Result<(), CacheError>
     where
         K: CacheKey,
@@ -1766,6 +1823,32 @@ where
     /// Deletes many values; returns how many existed (under every version reached). Every
     /// live and registered version of each key is deleted too, as in
     /// [`ModelHandle::delete`]. In chunks of [`Cache::BATCH_CHUNK`] keys, one store call each.
+    ///
+    /// # Errors
+    /// - [`CacheError::KeyTooLong`]: any of the logical keys is over
+    ///   [`CacheBuilder::max_key_len`] (checked for all of them before any store call);
+    /// - [`CacheError::ModelConflict`]: with the live-version registry on (the default), another
+    ///   handle of this cache uses this model name with an unrelated version;
+    /// - failing closed only ([`FailureMode::Closed`]): [`CacheError::Store`] for the first
+    ///   chunk whose store call failed, did not answer within the timeout or was rejected by
+    ///   the circuit breaker; the chunks before it are deleted, the ones after it are not.
+    ///
+    /// Under the default [`FailureMode::Open`] a failed chunk is logged and counted and adds
+    /// nothing to the count returned.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let users = cache.model::<User>();
+    /// users.set_many([(1, User { id: 1 }), (2, User { id: 2 })]).await?;
+    /// assert_eq!(users.delete_many(&[1, 2, 3]).await?, 2); // 3 did not exist
+    /// assert_eq!(users.get_many(&[1, 2]).await?, vec![None, None]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn delete_many<K: CacheKey>(&self, keys: &[K]) -> Result<u64, CacheError> {
         let keys: Vec<KeyBytes<'_>> = keys.iter().map(CacheKey::key_bytes).collect();
         let keys = &keys[..];
@@ -1806,7 +1889,31 @@ where
     }
 
     /// The versions of the model that running builds use, with their heartbeats, read from
-    /// the store now (see [`crate::live`]); empty with the registry turned off.
+    /// the store now (see [`crate::live`]); empty with the registry turned off. A handle joins
+    /// the registry on its first operation, so this build's version is listed from then on.
+    ///
+    /// # Errors
+    /// [`CacheError::Store`] when the registry cannot be read (the store failed or did not
+    /// answer within the timeout), whatever the failure mode: an empty list would wrongly
+    /// say that no build uses an old version.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let users = cache.model::<User>();
+    /// users.get(1).await?; // joins the registry
+    /// let live = users.live_versions().await?;
+    /// let this = users.key_version().to_string();
+    /// assert!(live.iter().any(|v| v.version == this && v.live));
+    ///
+    /// let off = Cache::builder(MemoryStore::new()).namespace("prod").live_versions(false).build()?;
+    /// assert!(off.model::<User>().live_versions().await?.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn live_versions(&self) -> Result<Vec<LiveVersion>, CacheError> {
         let shared = &self.inner.cache.shared;
         if !shared.live.config.enabled {
@@ -1840,6 +1947,70 @@ where
     /// [`CacheError::Reentrant`] instead of waiting for itself. The loaded value is written
     /// with the default TTL before the waiters get it (best effort: a failed write is logged
     /// and counted, and the value is still returned).
+    ///
+    /// # Errors
+    /// - [`LoadError::Loader`]: the loader returned an error (this caller's loader, or the
+    ///   one of the load it waited on); nothing is cached. With fail-safe
+    ///   ([`CacheBuilder::fail_safe`]) and a stale entry, the stale value is returned instead;
+    /// - [`LoadError::Cache`] with
+    ///   - [`CacheError::KeyTooLong`]: the logical key is over [`CacheBuilder::max_key_len`];
+    ///   - [`CacheError::LoadTimeout`]: no value within [`CacheBuilder::load_timeout`] (the
+    ///     loader is cancelled; with fail-safe and a stale entry, the stale value is returned
+    ///     instead);
+    ///   - [`CacheError::Reentrant`]: called for a key from inside that key's own loader;
+    ///   - [`CacheError::ModelConflict`]: with the live-version registry on (the default),
+    ///     another handle of this cache uses this model name with an unrelated version;
+    ///   - failing closed only ([`FailureMode::Closed`]): [`CacheError::Store`],
+    ///     [`CacheError::Decode`] or [`CacheError::VersionMismatch`] from reading the key
+    ///     (under the default [`FailureMode::Open`] they are a miss, and the loader runs).
+    ///
+    /// A failed write of the loaded value (the store, the encoding or the size limit) is never
+    /// an error: it is logged and counted, and the value is returned. With an infallible
+    /// loader the error type is `LoadError<Infallible>`: only [`LoadError::Cache`]. `?`
+    /// turns a `LoadError<E>` into a [`CacheError`] (when `E` is an error) or a
+    /// `Box<dyn Error>`.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// use std::time::Duration;
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new())
+    ///     .namespace("prod")
+    ///     .load_timeout(Duration::from_millis(50))
+    ///     .build()?;
+    /// let users = cache.model::<User>();
+    ///
+    /// // An infallible loader returns the value itself.
+    /// let user = users.get_or_load(1, || async { User { id: 1 } }).await?;
+    /// assert_eq!(user, User { id: 1 });
+    /// assert_eq!(users.get(1).await?, Some(User { id: 1 })); // cached
+    ///
+    /// // A fallible loader returns a `Result` with its own error type, which comes back typed.
+    /// let err = users
+    ///     .get_or_load(2, || async { Err::<User, _>(std::io::Error::other("db down")) })
+    ///     .await
+    ///     .unwrap_err();
+    /// assert_eq!(err.loader_error().map(|e| e.to_string()), Some("db down".to_string()));
+    /// assert_eq!(users.get(2).await?, None); // nothing cached: the next call loads again
+    /// let user = users
+    ///     .get_or_load(2, || async { Ok::<_, std::io::Error>(User { id: 2 }) })
+    ///     .await?;
+    /// assert_eq!(user.id, 2);
+    ///
+    /// // A loader slower than the load timeout is cancelled.
+    /// let err = users
+    ///     .get_or_load(3, || async {
+    ///         tokio::time::sleep(Duration::from_secs(5)).await;
+    ///         User { id: 3 }
+    ///     })
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(err.is_timeout());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn get_or_load<F, Fut, R>(
         &self,
         key: impl CacheKey,
@@ -1872,6 +2043,13 @@ where
     /// the configured fraction of its logical life is returned at once, and the loader runs
     /// in the background (once per key at a time in this cache) to replace it, so a hot key
     /// never goes cold. Everything else is as in `get_or_load`.
+    ///
+    /// # Errors
+    /// As [`ModelHandle::get_or_load`]: [`LoadError::Loader`] when the loader of a load this
+    /// call waits for fails, and [`LoadError::Cache`] for a key over the limit, a load
+    /// timeout, a re-entrant call, a model conflict or, failing closed only, a failed read.
+    /// A background refresh never fails the call that started it: the hit is returned, and
+    /// a failed refresh leaves the entry as it was.
     ///
     /// ```
     /// use cache_version_core::{Cache, CacheVersion, MemoryStore};

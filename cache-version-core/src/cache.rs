@@ -1288,8 +1288,8 @@ where
     /// far more often than they change.
     ///
     /// # Errors
-    /// As [`ModelHandle::get`]: the key is over the limit, or, failing closed, the store
-    /// failed or the value is unreadable.
+    /// As [`ModelHandle::get`]: the key is over the limit, a model conflict, or, failing
+    /// closed only, the store failed or the value is unreadable.
     ///
     /// ```
     /// use cache_version_core::{Cache, CacheVersion, LocalConfig, MemoryStore};

@@ -458,9 +458,33 @@ impl<S: Store, C: Codec> CacheBuilder<S, C> {
     /// Checks the settings and builds the cache.
     ///
     /// # Errors
-    /// [`ConfigError`] when a setting is out of range (a zero limit or timeout, a jitter or
-    /// refresh fraction out of range), the namespace is missing or unusable in keys, or a
-    /// local tier cannot be kept coherent on this store.
+    /// - [`ConfigError::MissingNamespace`]: no [`CacheBuilder::namespace`];
+    /// - [`ConfigError::Name`]: the namespace is empty or has a character keys do not allow;
+    /// - [`ConfigError::Jitter`] / [`ConfigError::EagerRefresh`]: the TTL jitter is not in
+    ///   `0.0..1.0`, or the eager-refresh fraction not strictly between 0 and 1;
+    /// - [`ConfigError::ZeroTimeout`] / [`ConfigError::ZeroLimit`]: a zero operation timeout,
+    ///   load timeout, heartbeat, default TTL, key or value size limit, or circuit-breaker
+    ///   failure count;
+    /// - [`ConfigError::LocalTierNeedsEnvelope`] / [`ConfigError::LocalTierNeedsWatch`]: a
+    ///   local tier with the envelope off, or on a store that cannot report changes to its
+    ///   keys.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, ConfigError, MemoryStore};
+    /// use std::time::Duration;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new())
+    ///     .namespace("prod")
+    ///     .default_ttl(Duration::from_secs(600))
+    ///     .build()?;
+    /// assert_eq!(cache.namespace(), "prod");
+    ///
+    /// let err = Cache::builder(MemoryStore::new()).build().unwrap_err();
+    /// assert_eq!(err, ConfigError::MissingNamespace);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn build(self) -> Result<Cache<S, C>, ConfigError> {
         let mut config = self.config;
         let namespace = self.namespace.ok_or(ConfigError::MissingNamespace)?;

@@ -961,8 +961,9 @@ where
     /// labelled by `model` and `version`).
     ///
     /// # Errors
-    /// [`CacheError::Store`] when the registry cannot be read (the counters alone are in
-    /// [`Cache::stats`](crate::Cache::stats)).
+    /// [`CacheError::Store`] when the live-version registry cannot be read (the store failed
+    /// or did not answer within the timeout), whatever the failure mode; nothing else (the
+    /// counters alone, which cannot fail, are in [`Cache::stats`](crate::Cache::stats)).
     ///
     /// ```
     /// # use cache_version_core::{Cache, CacheVersion, MemoryStore};

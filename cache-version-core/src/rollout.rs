@@ -704,6 +704,24 @@ where
 {
     /// The key version `Old` has under this handle's model name, codec and value format:
     /// the third key segment of the entries an older build using `Old` writes.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # #[cache_version(name = "User")]
+    /// # struct UserV1 { id: u64, name: String }
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64, full_name: String }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let users = cache.model::<User>();
+    /// let old = users.key_version_of::<UserV1>();
+    /// assert_eq!(old, cache.model::<UserV1>().key_version());
+    /// assert_ne!(old, users.key_version());
+    /// assert_eq!(old.to_string().len(), 16); // as in `prod:User:{old}:7`
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn key_version_of<Old: CacheVersion>(&self) -> KeyVersion {
         self.inner
             .cache
@@ -912,6 +930,28 @@ where
     /// Turns the write-back of values found in older versions on (the default:
     /// read-migrate-write) or off (version-tolerant reads: the value is converted and
     /// returned, the old entry stays where it is and nothing is written).
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # #[cache_version(name = "User")]
+    /// # struct UserV1 { id: u64, name: String }
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64, full_name: String }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// // What the old build wrote.
+    /// cache.model::<UserV1>().set(7, &UserV1 { id: 7, name: "Ada".into() }).await?;
+    /// let users = cache
+    ///     .model::<User>()
+    ///     .migrate_from::<UserV1, _>(|old| User { id: old.id, full_name: old.name })?;
+    /// users.set_fallback_write_back(false);
+    /// assert!(users.get(7).await?.is_some()); // converted from the old entry
+    /// assert!(users.get(7).await?.is_some()); // again: nothing was written
+    /// assert_eq!(users.stats().fallback_hit, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn set_fallback_write_back(&self, on: bool) {
         if let Some(r) = self.rollout() {
             r.switches.write_back.store(on, Ordering::Relaxed);
@@ -920,6 +960,26 @@ where
 
     /// Turns dual-write on (the default once registered) or off. No effect without a
     /// [`ModelHandle::dual_write_to`].
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # #[cache_version(name = "User")]
+    /// # struct UserV1 { id: u64, name: String }
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64, full_name: String }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let users = cache
+    ///     .model::<User>()
+    ///     .dual_write_to::<UserV1, _>(|new| UserV1 { id: new.id, name: new.full_name.clone() })?;
+    /// users.set_dual_write(false); // the old build is gone
+    /// assert_eq!(users.rollout_settings().map(|s| s.dual_write), Some(false));
+    /// users.set(7, &User { id: 7, full_name: "Ada".into() }).await?;
+    /// assert!(cache.model::<UserV1>().get(7).await?.is_none()); // not written for UserV1
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn set_dual_write(&self, on: bool) {
         if let Some(r) = self.rollout() {
             r.switches.dual_write.store(on, Ordering::Relaxed);
@@ -936,6 +996,27 @@ where
     }
 
     /// The registered older versions, in the order reads try them.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # #[cache_version(name = "User")]
+    /// # struct UserV1 { id: u64, name: String }
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64, full_name: String }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let users = cache
+    ///     .model::<User>()
+    ///     .migrate_from::<UserV1, _>(|old| User { id: old.id, full_name: old.name })?;
+    /// let registered = users.registered_versions();
+    /// assert_eq!(registered.len(), 1);
+    /// assert_eq!(registered[0].version, users.key_version_of::<UserV1>().to_string());
+    /// assert_eq!((registered[0].migration_depth, registered[0].dual_written), (1, false));
+    /// assert!(cache.model::<User>().registered_versions().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn registered_versions(&self) -> Vec<RegisteredVersion> {
         self.rollout()
             .map(|r| {
@@ -1027,7 +1108,33 @@ where
     /// `self.version_report().await?.since(since).is_version_still_read(version)`.
     ///
     /// # Errors
-    /// As [`ModelHandle::version_report`].
+    /// As [`ModelHandle::version_report`]: [`CacheError::Store`] when the live-version
+    /// registry cannot be read.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # #[cache_version(name = "User")]
+    /// # struct UserV1 { id: u64, name: String }
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64, full_name: String }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// // What the old build wrote.
+    /// cache.model::<UserV1>().set(7, &UserV1 { id: 7, name: "Ada".into() }).await?;
+    /// let users = cache
+    ///     .model::<User>()
+    ///     .migrate_from::<UserV1, _>(|old| User { id: old.id, full_name: old.name })?;
+    /// let old = users.key_version_of::<UserV1>().to_string();
+    /// let before = users.version_report().await?;
+    /// users.get(7).await?; // served from UserV1's entry, and written back
+    /// assert!(users.is_version_still_read(&old, &before).await?);
+    /// let before = users.version_report().await?;
+    /// users.get(7).await?; // a hit on the current version
+    /// assert!(!users.is_version_still_read(&old, &before).await?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn is_version_still_read(
         &self,
         version: &str,

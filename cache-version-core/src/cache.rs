@@ -802,6 +802,23 @@ impl<S: Store, C: Codec> Cache<S, C> {
     }
 
     /// A snapshot of the counters of every (model, key version) with a handle.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let users = cache.model::<User>();
+    /// users.get(1).await?;
+    /// users.set(1, &User { id: 1 }).await?;
+    /// users.get(1).await?;
+    /// let user_stats = cache.stats().model("User"); // every version of the model, summed
+    /// assert_eq!((user_stats.hit, user_stats.miss), (1, 1));
+    /// assert_eq!(users.stats().hit, 1); // this handle's version only
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn stats(&self) -> StatsSnapshot {
         self.shared.stats.snapshot()
     }

@@ -1422,6 +1422,31 @@ impl VersionReport {
 
     /// Seed 001's "is this version deprecatable", from this report's counts (in-process
     /// only: check the fleet's metrics for the same labels before deleting anything).
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # #[cache_version(name = "User")]
+    /// # struct UserV1 { id: u64, name: String }
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64, full_name: String }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// cache.model::<UserV1>().set(7, &UserV1 { id: 7, name: "Ada".into() }).await?;
+    /// let users = cache
+    ///     .model::<User>()
+    ///     .migrate_from::<UserV1, _>(|old| User { id: old.id, full_name: old.name })?;
+    /// let before = users.version_report().await?;
+    /// users.get(7).await?; // a fallback read of UserV1's entry
+    /// let window = users.version_report().await?.since(&before);
+    /// let old = users.key_version_of::<UserV1>().to_string();
+    /// let verdict = window.deprecation(&old);
+    /// assert!(!verdict.safe); // read in the window, and announced by a running build
+    /// println!("{}", verdict.recommendation);
+    /// assert!(!window.deprecation(&window.current).safe);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn deprecation(&self, version: &str) -> Deprecation {
         let row = self.get(version);
         let reads = row.map_or(0, |v| v.stats.reads());

@@ -458,9 +458,33 @@ impl<S: Store, C: Codec> CacheBuilder<S, C> {
     /// Checks the settings and builds the cache.
     ///
     /// # Errors
-    /// [`ConfigError`] when a setting is out of range (a zero limit or timeout, a jitter or
-    /// refresh fraction out of range), the namespace is missing or unusable in keys, or a
-    /// local tier cannot be kept coherent on this store.
+    /// - [`ConfigError::MissingNamespace`]: no [`CacheBuilder::namespace`];
+    /// - [`ConfigError::Name`]: the namespace is empty or has a character keys do not allow;
+    /// - [`ConfigError::Jitter`] / [`ConfigError::EagerRefresh`]: the TTL jitter is not in
+    ///   `0.0..1.0`, or the eager-refresh fraction not strictly between 0 and 1;
+    /// - [`ConfigError::ZeroTimeout`] / [`ConfigError::ZeroLimit`]: a zero operation timeout,
+    ///   load timeout, heartbeat, default TTL, key or value size limit, or circuit-breaker
+    ///   failure count;
+    /// - [`ConfigError::LocalTierNeedsEnvelope`] / [`ConfigError::LocalTierNeedsWatch`]: a
+    ///   local tier with the envelope off, or on a store that cannot report changes to its
+    ///   keys.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, ConfigError, MemoryStore};
+    /// use std::time::Duration;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new())
+    ///     .namespace("prod")
+    ///     .default_ttl(Duration::from_secs(600))
+    ///     .build()?;
+    /// assert_eq!(cache.namespace(), "prod");
+    ///
+    /// let err = Cache::builder(MemoryStore::new()).build().unwrap_err();
+    /// assert_eq!(err, ConfigError::MissingNamespace);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn build(self) -> Result<Cache<S, C>, ConfigError> {
         let mut config = self.config;
         let namespace = self.namespace.ok_or(ConfigError::MissingNamespace)?;
@@ -676,6 +700,23 @@ impl<S: Store, C: Codec> Cache<S, C> {
     ///
     /// Checked at compile time: a `T` that is not a model of its own (`Vec<u8>`, `String`,
     /// tuples, transparent wrappers) does not compile; use [`Cache::model_named`] for those.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let users = cache.model::<User>();
+    /// assert_eq!(users.name(), "User");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Panics
+    /// When the model name is not usable in keys (a `#[cache_version(name = "...")]` that is
+    /// empty or has a character keys do not allow); [`Cache::model_named`] returns that as an
+    /// error instead.
     pub fn model<T: CacheModel>(&self) -> ModelHandle<T, S, C> {
         match self.model_named(&T::model_name()) {
             Ok(handle) => handle,
@@ -688,6 +729,21 @@ impl<S: Store, C: Codec> Cache<S, C> {
 
     /// A handle for `T` under an explicit model name (for types without a name of their own,
     /// or to keep two models of one type apart).
+    ///
+    /// # Errors
+    /// [`NameError`] when `name` is empty or has a character keys do not allow (such as `:`).
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, MemoryStore};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let avatars = cache.model_named::<Vec<u8>>("Avatar")?;
+    /// avatars.set(42, &vec![0x89, 0x50]).await?;
+    /// assert_eq!(avatars.get(42).await?, Some(vec![0x89, 0x50]));
+    /// assert!(cache.model_named::<Vec<u8>>("a:b").is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn model_named<T: CacheVersion>(
         &self,
         name: &str,
@@ -746,6 +802,23 @@ impl<S: Store, C: Codec> Cache<S, C> {
     }
 
     /// A snapshot of the counters of every (model, key version) with a handle.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let users = cache.model::<User>();
+    /// users.get(1).await?;
+    /// users.set(1, &User { id: 1 }).await?;
+    /// users.get(1).await?;
+    /// let user_stats = cache.stats().model("User"); // every version of the model, summed
+    /// assert_eq!((user_stats.hit, user_stats.miss), (1, 1));
+    /// assert_eq!(users.stats().hit, 1); // this handle's version only
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn stats(&self) -> StatsSnapshot {
         self.shared.stats.snapshot()
     }
@@ -1052,6 +1125,25 @@ where
 
     /// A handle whose writes default to `ttl` (`None`: no expiry) instead of the cache's
     /// default. Shares counters and in-flight loads with this one.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// use std::time::Duration;
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new())
+    ///     .namespace("prod")
+    ///     .default_ttl(Duration::from_secs(3600))
+    ///     .build()?;
+    /// let users = cache.model::<User>();
+    /// let short = users.with_default_ttl(Some(Duration::from_secs(60)));
+    /// assert_eq!(short.default_ttl(), Some(Duration::from_secs(60)));
+    /// assert_eq!(users.default_ttl(), Some(Duration::from_secs(3600))); // unchanged
+    /// assert_eq!(users.with_default_ttl(None).default_ttl(), None); // no expiry
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn with_default_ttl(&self, ttl: Option<Duration>) -> Self {
         let mut cfg = self.inner.cfg.clone();
         cfg.default_ttl = ttl.map(|t| t.max(Duration::from_millis(1)));
@@ -1075,7 +1167,33 @@ where
         }
     }
 
-    /// The full store key of a logical key (one allocation).
+    /// The full store key of a logical key (one allocation): `{namespace}:{model}:{key
+    /// version}:{logical key}`. Integer keys are their decimal text, so `key(42)` and
+    /// `key("42")` are the same key.
+    ///
+    /// # Errors
+    /// [`CacheError::KeyTooLong`] when the logical key is longer than
+    /// [`CacheBuilder::max_key_len`]. Nothing else: no store call is made.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// use cache_version_core::CacheError;
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new())
+    ///     .namespace("prod")
+    ///     .max_key_len(16)
+    ///     .build()?;
+    /// let users = cache.model::<User>();
+    /// let key = users.key(42)?;
+    /// assert_eq!(key, users.key("42")?);
+    /// assert_eq!(key, format!("prod:User:{}:42", users.key_version()).into_bytes());
+    /// let long = users.key("a logical key over 16 bytes");
+    /// assert!(matches!(long, Err(CacheError::KeyTooLong { limit: 16, .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn key(&self, logical: impl CacheKey) -> Result<Vec<u8>, CacheError> {
         self.full_key(&logical.key_bytes())
     }
@@ -1083,6 +1201,10 @@ where
     /// Encodes a value as it is stored now with the handle's default TTL: envelope header
     /// (unless turned off; with the write time and logical expiry), then the codec's
     /// payload, in one buffer. (The size limit is checked by the writing methods.)
+    ///
+    /// # Errors
+    /// The codec's [`CodecError`] when it cannot encode `value` (with the JSON codec: a map
+    /// whose keys are not strings, a `Serialize` impl that fails).
     pub fn encode_value(&self, value: &T) -> Result<Vec<u8>, CodecError> {
         match self.encode_at(value, Times::now(self.inner.cfg.default_ttl)) {
             Ok(bytes) => Ok(bytes),
@@ -1093,6 +1215,26 @@ where
 
     /// Runs a stored value through the read path (size limit, envelope, nesting limit,
     /// codec) and decodes it.
+    ///
+    /// # Errors
+    /// - [`DecodeError::TooLarge`]: `bytes` is longer than [`CacheBuilder::max_value_len`];
+    /// - [`DecodeError::Envelope`] (with the envelope on): the envelope is missing or cut short, its checksum (or MAC)
+    ///   does not match, or it was written for another model version, codec or value format;
+    /// - [`DecodeError::Codec`]: the payload does not decode as `T` (or nests too deeply).
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let users = cache.model::<User>();
+    /// let bytes = users.encode_value(&User { id: 7 })?;
+    /// assert_eq!(users.decode_value(&bytes)?, User { id: 7 });
+    /// assert!(users.decode_value(b"{\"id\":7}").is_err()); // no envelope
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn decode_value(&self, bytes: &[u8]) -> Result<T, DecodeError> {
         self.read_bytes(bytes).map(|d| d.value)
     }
@@ -1136,6 +1278,36 @@ where
     }
 
     /// Reads a value. A miss, and under fail-open any store or decode failure, is `Ok(None)`.
+    /// An entry past its logical expiry is a miss; with migrations registered
+    /// ([`ModelHandle::migrate_from`]) a miss reads the older versions.
+    ///
+    /// # Errors
+    /// - [`CacheError::KeyTooLong`]: the logical key is over [`CacheBuilder::max_key_len`]
+    ///   (checked before any store call);
+    /// - [`CacheError::ModelConflict`]: with the live-version registry on (the default), another
+    ///   handle of this cache uses this model name with an unrelated version;
+    /// - failing closed only ([`FailureMode::Closed`]): [`CacheError::Store`] when the store
+    ///   failed, did not answer within the timeout or its circuit breaker is open, and
+    ///   [`CacheError::Decode`] / [`CacheError::VersionMismatch`] when the stored value is
+    ///   damaged, too large or of another version.
+    ///
+    /// Under the default [`FailureMode::Open`] those are logged and counted and the read is a
+    /// miss (`Ok(None)`).
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let users = cache.model::<User>();
+    /// assert_eq!(users.get(42).await?, None); // a miss
+    /// users.set(42, &User { id: 42 }).await?;
+    /// assert_eq!(users.get(42).await?, Some(User { id: 42 }));
+    /// assert_eq!(users.get("42").await?, Some(User { id: 42 })); // the same key
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn get(&self, key: impl CacheKey) -> Result<Option<T>, CacheError>
     where
         T: Clone + Send + Sync + 'static,
@@ -1157,8 +1329,8 @@ where
     /// far more often than they change.
     ///
     /// # Errors
-    /// As [`ModelHandle::get`]: the key is over the limit, or, failing closed, the store
-    /// failed or the value is unreadable.
+    /// As [`ModelHandle::get`]: the key is over the limit, a model conflict, or, failing
+    /// closed only, the store failed or the value is unreadable.
     ///
     /// ```
     /// use cache_version_core::{Cache, CacheVersion, LocalConfig, MemoryStore};
@@ -1214,12 +1386,68 @@ where
     /// and on, which get the value converted (an older version the value cannot be
     /// converted or encoded for has its key deleted instead, logged). While this version is
     /// the only one, that is one `set` call.
+    ///
+    /// # Errors
+    /// - [`CacheError::KeyTooLong`]: the logical key is over [`CacheBuilder::max_key_len`];
+    /// - [`CacheError::Encode`]: the codec cannot encode the value;
+    /// - [`CacheError::ValueTooLarge`]: the encoded value (envelope included) is over
+    ///   [`CacheBuilder::max_value_len`];
+    /// - [`CacheError::ModelConflict`]: with the live-version registry on (the default), another
+    ///   handle of this cache uses this model name with an unrelated version;
+    /// - failing closed only ([`FailureMode::Closed`]): [`CacheError::Store`] when the store
+    ///   failed, did not answer within the timeout or its circuit breaker is open.
+    ///
+    /// Under the default [`FailureMode::Open`] a store failure is logged and counted and the
+    /// call returns `Ok(())`: the entry may not have been written. Dual-writes to older
+    /// versions are best effort in both modes.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// use cache_version_core::CacheError;
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new())
+    ///     .namespace("prod")
+    ///     .max_value_len(256)
+    ///     .build()?;
+    /// let users = cache.model::<User>();
+    /// users.set(7, &User { id: 7 }).await?;
+    /// assert_eq!(users.get(7).await?, Some(User { id: 7 }));
+    ///
+    /// // Errors of the caller's input are returned whatever the failure mode.
+    /// let blobs = cache.model_named::<Vec<u8>>("Blob")?;
+    /// let err = blobs.set(1, &vec![0; 1000]).await.unwrap_err();
+    /// assert!(matches!(err, CacheError::ValueTooLarge { limit: 256, .. }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn set(&self, key: impl CacheKey, value: &T) -> Result<(), CacheError> {
         let ttl = self.inner.cfg.default_ttl;
         self.write(&key.key_bytes(), value, ttl).await
     }
 
     /// Writes a value with `ttl` (jittered; at least 1 ms), like [`ModelHandle::set`].
+    ///
+    /// # Errors
+    /// As [`ModelHandle::set`]: the key is over the limit, the value cannot be encoded or is
+    /// over the limit, a model conflict, or, failing closed only, the store failed.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// use std::time::Duration;
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let users = cache.model::<User>();
+    /// users.set_with_ttl(7, &User { id: 7 }, Duration::from_millis(50)).await?;
+    /// assert!(users.get(7).await?.is_some());
+    /// tokio::time::sleep(Duration::from_millis(100)).await;
+    /// assert!(users.get(7).await?.is_none()); // expired
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn set_with_ttl(
         &self,
         key: impl CacheKey,
@@ -1235,6 +1463,31 @@ where
     /// The key is deleted under every live version of the model ([`crate::live`]) and every
     /// version registered on this handle, in one store call, so no other build keeps serving
     /// a stale entry; the result is then `true` when any of them existed.
+    ///
+    /// # Errors
+    /// - [`CacheError::KeyTooLong`]: the logical key is over [`CacheBuilder::max_key_len`];
+    /// - [`CacheError::ModelConflict`]: with the live-version registry on (the default), another
+    ///   handle of this cache uses this model name with an unrelated version;
+    /// - failing closed only ([`FailureMode::Closed`]): [`CacheError::Store`] when the store
+    ///   failed, did not answer within the timeout or its circuit breaker is open.
+    ///
+    /// Under the default [`FailureMode::Open`] a store failure is `Ok(false)`: the entry may
+    /// still be there.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let users = cache.model::<User>();
+    /// users.set(7, &User { id: 7 }).await?;
+    /// assert!(users.delete(7).await?);
+    /// assert!(!users.delete(7).await?); // gone already
+    /// assert_eq!(users.get(7).await?, None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn delete(&self, key: impl CacheKey) -> Result<bool, CacheError> {
         let key = key.key_bytes();
         let logical: &[u8] = &key;
@@ -1270,6 +1523,34 @@ where
     ///
     /// Large batches go to the store in chunks of [`Cache::BATCH_CHUNK`] keys, one store call
     /// each, each within the full timeout: the call takes at most `⌈n / 1000⌉ × timeout`.
+    ///
+    /// # Errors
+    /// - [`CacheError::KeyTooLong`]: any of the logical keys is over
+    ///   [`CacheBuilder::max_key_len`] (checked for all of them before any store call);
+    /// - [`CacheError::ModelConflict`]: with the live-version registry on (the default), another
+    ///   handle of this cache uses this model name with an unrelated version;
+    /// - failing closed only ([`FailureMode::Closed`]): [`CacheError::Store`] when the store
+    ///   call of any chunk failed, did not answer within the timeout or its circuit breaker is
+    ///   open, and [`CacheError::Decode`] / [`CacheError::VersionMismatch`] when any stored
+    ///   value is damaged, too large or of another version.
+    ///
+    /// Under the default [`FailureMode::Open`] those are logged and counted and the slots
+    /// concerned are `None`.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let users = cache.model::<User>();
+    /// users.set(1, &User { id: 1 }).await?;
+    /// users.set(3, &User { id: 3 }).await?;
+    /// let found = users.get_many(&[1, 2, 3]).await?;
+    /// assert_eq!(found, vec![Some(User { id: 1 }), None, Some(User { id: 3 })]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn get_many<K: CacheKey>(&self, keys: &[K]) -> Result<Vec<Option<T>>, CacheError>
     where
         T: Clone + Send + Sync + 'static,
@@ -1454,6 +1735,35 @@ where
     /// store call each within the full timeout (so at most one chunk's encoded values are held
     /// at a time). Under fail-open a failed chunk does not stop the others; the call returns
     /// `Ok`, and how many entries were written is logged and counted (`partial_write`).
+    ///
+    /// # Errors
+    /// - [`CacheError::KeyTooLong`], [`CacheError::Encode`], [`CacheError::ValueTooLarge`]: an
+    ///   entry's key or value is refused, as in [`ModelHandle::set`]; its chunk and the chunks
+    ///   after it are not written (the chunks before it are);
+    /// - [`CacheError::ModelConflict`]: with the live-version registry on (the default), another
+    ///   handle of this cache uses this model name with an unrelated version;
+    /// - failing closed only ([`FailureMode::Closed`]): [`CacheError::Store`] for the first
+    ///   chunk whose store call failed, did not answer within the timeout or was rejected by
+    ///   the circuit breaker; the chunks before it are written, the ones after it are not.
+    ///
+    /// Under the default [`FailureMode::Open`] a failed chunk is logged and counted and the
+    /// call returns `Ok(())`.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let users = cache.model::<User>();
+    /// // Owned values, or borrowed ones: any `V: Borrow<User>`.
+    /// users.set_many([(1, User { id: 1 }), (2, User { id: 2 })]).await?;
+    /// let more = vec![User { id: 3 }, User { id: 4 }];
+    /// users.set_many(more.iter().map(|u| (u.id, u))).await?;
+    /// assert_eq!(users.get_many(&[1, 4]).await?, vec![Some(User { id: 1 }), Some(User { id: 4 })]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn set_many<K, V, I>(&self, entries: I) -> Result<(), CacheError>
     where
         K: CacheKey,
@@ -1554,6 +1864,32 @@ where
     /// Deletes many values; returns how many existed (under every version reached). Every
     /// live and registered version of each key is deleted too, as in
     /// [`ModelHandle::delete`]. In chunks of [`Cache::BATCH_CHUNK`] keys, one store call each.
+    ///
+    /// # Errors
+    /// - [`CacheError::KeyTooLong`]: any of the logical keys is over
+    ///   [`CacheBuilder::max_key_len`] (checked for all of them before any store call);
+    /// - [`CacheError::ModelConflict`]: with the live-version registry on (the default), another
+    ///   handle of this cache uses this model name with an unrelated version;
+    /// - failing closed only ([`FailureMode::Closed`]): [`CacheError::Store`] for the first
+    ///   chunk whose store call failed, did not answer within the timeout or was rejected by
+    ///   the circuit breaker; the chunks before it are deleted, the ones after it are not.
+    ///
+    /// Under the default [`FailureMode::Open`] a failed chunk is logged and counted and adds
+    /// nothing to the count returned.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let users = cache.model::<User>();
+    /// users.set_many([(1, User { id: 1 }), (2, User { id: 2 })]).await?;
+    /// assert_eq!(users.delete_many(&[1, 2, 3]).await?, 2); // 3 did not exist
+    /// assert_eq!(users.get_many(&[1, 2]).await?, vec![None, None]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn delete_many<K: CacheKey>(&self, keys: &[K]) -> Result<u64, CacheError> {
         let keys: Vec<KeyBytes<'_>> = keys.iter().map(CacheKey::key_bytes).collect();
         let keys = &keys[..];
@@ -1594,7 +1930,31 @@ where
     }
 
     /// The versions of the model that running builds use, with their heartbeats, read from
-    /// the store now (see [`crate::live`]); empty with the registry turned off.
+    /// the store now (see [`crate::live`]); empty with the registry turned off. A handle joins
+    /// the registry on its first operation, so this build's version is listed from then on.
+    ///
+    /// # Errors
+    /// [`CacheError::Store`] when the registry cannot be read (the store failed or did not
+    /// answer within the timeout), whatever the failure mode: an empty list would wrongly
+    /// say that no build uses an old version.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let users = cache.model::<User>();
+    /// users.get(1).await?; // joins the registry
+    /// let live = users.live_versions().await?;
+    /// let this = users.key_version().to_string();
+    /// assert!(live.iter().any(|v| v.version == this && v.live));
+    ///
+    /// let off = Cache::builder(MemoryStore::new()).namespace("prod").live_versions(false).build()?;
+    /// assert!(off.model::<User>().live_versions().await?.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn live_versions(&self) -> Result<Vec<LiveVersion>, CacheError> {
         let shared = &self.inner.cache.shared;
         if !shared.live.config.enabled {
@@ -1628,6 +1988,70 @@ where
     /// [`CacheError::Reentrant`] instead of waiting for itself. The loaded value is written
     /// with the default TTL before the waiters get it (best effort: a failed write is logged
     /// and counted, and the value is still returned).
+    ///
+    /// # Errors
+    /// - [`LoadError::Loader`]: the loader returned an error (this caller's loader, or the
+    ///   one of the load it waited on); nothing is cached. With fail-safe
+    ///   ([`CacheBuilder::fail_safe`]) and a stale entry, the stale value is returned instead;
+    /// - [`LoadError::Cache`] with
+    ///   - [`CacheError::KeyTooLong`]: the logical key is over [`CacheBuilder::max_key_len`];
+    ///   - [`CacheError::LoadTimeout`]: no value within [`CacheBuilder::load_timeout`] (the
+    ///     loader is cancelled; with fail-safe and a stale entry, the stale value is returned
+    ///     instead);
+    ///   - [`CacheError::Reentrant`]: called for a key from inside that key's own loader;
+    ///   - [`CacheError::ModelConflict`]: with the live-version registry on (the default),
+    ///     another handle of this cache uses this model name with an unrelated version;
+    ///   - failing closed only ([`FailureMode::Closed`]): [`CacheError::Store`],
+    ///     [`CacheError::Decode`] or [`CacheError::VersionMismatch`] from reading the key
+    ///     (under the default [`FailureMode::Open`] they are a miss, and the loader runs).
+    ///
+    /// A failed write of the loaded value (the store, the encoding or the size limit) is never
+    /// an error: it is logged and counted, and the value is returned. With an infallible
+    /// loader the error type is `LoadError<Infallible>`: only [`LoadError::Cache`]. `?`
+    /// turns a `LoadError<E>` into a [`CacheError`] (when `E` is an error) or a
+    /// `Box<dyn Error>`.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// use std::time::Duration;
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new())
+    ///     .namespace("prod")
+    ///     .load_timeout(Duration::from_millis(50))
+    ///     .build()?;
+    /// let users = cache.model::<User>();
+    ///
+    /// // An infallible loader returns the value itself.
+    /// let user = users.get_or_load(1, || async { User { id: 1 } }).await?;
+    /// assert_eq!(user, User { id: 1 });
+    /// assert_eq!(users.get(1).await?, Some(User { id: 1 })); // cached
+    ///
+    /// // A fallible loader returns a `Result` with its own error type, which comes back typed.
+    /// let err = users
+    ///     .get_or_load(2, || async { Err::<User, _>(std::io::Error::other("db down")) })
+    ///     .await
+    ///     .unwrap_err();
+    /// assert_eq!(err.loader_error().map(|e| e.to_string()), Some("db down".to_string()));
+    /// assert_eq!(users.get(2).await?, None); // nothing cached: the next call loads again
+    /// let user = users
+    ///     .get_or_load(2, || async { Ok::<_, std::io::Error>(User { id: 2 }) })
+    ///     .await?;
+    /// assert_eq!(user.id, 2);
+    ///
+    /// // A loader slower than the load timeout is cancelled.
+    /// let err = users
+    ///     .get_or_load(3, || async {
+    ///         tokio::time::sleep(Duration::from_secs(5)).await;
+    ///         User { id: 3 }
+    ///     })
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(err.is_timeout());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn get_or_load<F, Fut, R>(
         &self,
         key: impl CacheKey,
@@ -1660,6 +2084,13 @@ where
     /// the configured fraction of its logical life is returned at once, and the loader runs
     /// in the background (once per key at a time in this cache) to replace it, so a hot key
     /// never goes cold. Everything else is as in `get_or_load`.
+    ///
+    /// # Errors
+    /// As [`ModelHandle::get_or_load`]: [`LoadError::Loader`] when the loader of a load this
+    /// call waits for fails, and [`LoadError::Cache`] for a key over the limit, a load
+    /// timeout, a re-entrant call, a model conflict or, failing closed only, a failed read.
+    /// A background refresh never fails the call that started it: the hit is returned, and
+    /// a failed refresh leaves the entry as it was.
     ///
     /// ```
     /// use cache_version_core::{Cache, CacheVersion, MemoryStore};

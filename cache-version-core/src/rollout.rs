@@ -704,6 +704,24 @@ where
 {
     /// The key version `Old` has under this handle's model name, codec and value format:
     /// the third key segment of the entries an older build using `Old` writes.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # #[cache_version(name = "User")]
+    /// # struct UserV1 { id: u64, name: String }
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64, full_name: String }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let users = cache.model::<User>();
+    /// let old = users.key_version_of::<UserV1>();
+    /// assert_eq!(old, cache.model::<UserV1>().key_version());
+    /// assert_ne!(old, users.key_version());
+    /// assert_eq!(old.to_string().len(), 16); // as in `prod:User:{old}:7`
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn key_version_of<Old: CacheVersion>(&self) -> KeyVersion {
         self.inner
             .cache
@@ -726,7 +744,33 @@ where
     /// the run-time switches with this one; registering `Old` again replaces its conversion.
     /// Deletes through the returned handle also delete `Old`'s key.
     ///
-    /// Fails when `Old` has this handle's own version.
+    /// # Errors
+    /// [`RolloutError::SameVersion`] when `Old` has this handle's own key version (the same
+    /// shape under this codec and value format: nothing to migrate). A mistake in the code,
+    /// not a run-time condition: no store call is made.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # #[cache_version(name = "User")]
+    /// # struct UserV1 { id: u64, name: String }
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64, full_name: String }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// // What the old build wrote.
+    /// cache.model::<UserV1>().set(7, &UserV1 { id: 7, name: "Ada".into() }).await?;
+    /// let users = cache
+    ///     .model::<User>()
+    ///     .migrate_from::<UserV1, _>(|old| User { id: old.id, full_name: old.name })?;
+    /// assert_eq!(users.get(7).await?, Some(User { id: 7, full_name: "Ada".into() }));
+    /// assert_eq!(users.stats().fallback_hit, 1);
+    ///
+    /// // The handle's own version is not an older one.
+    /// assert!(cache.model::<User>().migrate_from::<User, _>(|u| u).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn migrate_from<Old, F>(&self, convert: F) -> Result<Self, RolloutError>
     where
         Old: CacheVersion + DeserializeOwned + 'static,
@@ -741,8 +785,37 @@ where
     /// `migrate_from::<V2, _>` first, then `migrate_via::<V1, V2, _>`). Reads try `Mid`
     /// before `Old`. `Mid` may also be the current type itself.
     ///
-    /// Fails when no conversion from `Mid` is registered, or when `Old` has this handle's
-    /// own version.
+    /// # Errors
+    /// - [`RolloutError::NotRegistered`]: no conversion from `Mid` (the same Rust type) is
+    ///   registered on this handle yet, and `Mid` is not the handle's own type;
+    /// - [`RolloutError::SameVersion`]: `Old` has this handle's own key version.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # #[cache_version(name = "User")]
+    /// # struct UserV1 { id: u64 }
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # #[cache_version(name = "User")]
+    /// # struct UserV2 { id: u64, name: String }
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64, full_name: String }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let v2_to_v3 = |v2: UserV2| User { id: v2.id, full_name: v2.name };
+    /// let v1_to_v2 = |v1: UserV1| UserV2 { id: v1.id, name: String::new() };
+    /// // V1 -> V2 needs V2 -> V3 registered first.
+    /// assert!(cache.model::<User>().migrate_via::<UserV1, UserV2, _>(v1_to_v2).is_err());
+    /// let users = cache
+    ///     .model::<User>()
+    ///     .migrate_from::<UserV2, _>(v2_to_v3)?
+    ///     .migrate_via::<UserV1, UserV2, _>(v1_to_v2)?;
+    /// cache.model::<UserV1>().set(1, &UserV1 { id: 1 }).await?;
+    /// assert_eq!(users.get(1).await?.map(|u| u.id), Some(1));
+    /// assert_eq!(users.registered_versions().len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn migrate_via<Old, Mid, F>(&self, convert: F) -> Result<Self, RolloutError>
     where
         Old: CacheVersion + DeserializeOwned + 'static,
@@ -786,7 +859,30 @@ where
     /// configuration flag, once the old build is gone). Deletes through the returned handle
     /// also delete `Old`'s key.
     ///
-    /// Fails when `Old` has this handle's own version.
+    /// # Errors
+    /// [`RolloutError::SameVersion`] when `Old` has this handle's own key version. (A value
+    /// that cannot be converted or encoded for `Old` at write time is not an error of the
+    /// write: `Old`'s key is deleted instead, logged.)
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # #[cache_version(name = "User")]
+    /// # struct UserV1 { id: u64, name: String }
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64, full_name: String }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let users = cache
+    ///     .model::<User>()
+    ///     .dual_write_to::<UserV1, _>(|new| UserV1 { id: new.id, name: new.full_name.clone() })?;
+    /// users.set(7, &User { id: 7, full_name: "Ada".into() }).await?;
+    /// // Instances of the old build read the value under their own version.
+    /// let old = cache.model::<UserV1>().get(7).await?;
+    /// assert_eq!(old.map(|u| u.name), Some("Ada".to_string()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn dual_write_to<Old, F>(&self, convert: F) -> Result<Self, RolloutError>
     where
         Old: CacheVersion + Serialize + 'static,
@@ -802,6 +898,29 @@ where
 
     /// Turns the fallback reads of older versions on (the default) or off, for this handle,
     /// its clones and the handles derived from it. No effect without a registered migration.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # #[cache_version(name = "User")]
+    /// # struct UserV1 { id: u64, name: String }
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64, full_name: String }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// // What the old build wrote.
+    /// cache.model::<UserV1>().set(7, &UserV1 { id: 7, name: "Ada".into() }).await?;
+    /// let users = cache
+    ///     .model::<User>()
+    ///     .migrate_from::<UserV1, _>(|old| User { id: old.id, full_name: old.name })?;
+    /// users.set_fallback_reads(false); // say, from an admin endpoint
+    /// assert_eq!(users.get(7).await?, None); // the old entry is not read any more
+    /// assert_eq!(users.rollout_settings().map(|s| s.fallback_reads), Some(false));
+    /// users.set_fallback_reads(true);
+    /// assert!(users.get(7).await?.is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn set_fallback_reads(&self, on: bool) {
         if let Some(r) = self.rollout() {
             r.switches.fallback_reads.store(on, Ordering::Relaxed);
@@ -811,6 +930,28 @@ where
     /// Turns the write-back of values found in older versions on (the default:
     /// read-migrate-write) or off (version-tolerant reads: the value is converted and
     /// returned, the old entry stays where it is and nothing is written).
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # #[cache_version(name = "User")]
+    /// # struct UserV1 { id: u64, name: String }
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64, full_name: String }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// // What the old build wrote.
+    /// cache.model::<UserV1>().set(7, &UserV1 { id: 7, name: "Ada".into() }).await?;
+    /// let users = cache
+    ///     .model::<User>()
+    ///     .migrate_from::<UserV1, _>(|old| User { id: old.id, full_name: old.name })?;
+    /// users.set_fallback_write_back(false);
+    /// assert!(users.get(7).await?.is_some()); // converted from the old entry
+    /// assert!(users.get(7).await?.is_some()); // again: nothing was written
+    /// assert_eq!(users.stats().fallback_hit, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn set_fallback_write_back(&self, on: bool) {
         if let Some(r) = self.rollout() {
             r.switches.write_back.store(on, Ordering::Relaxed);
@@ -819,6 +960,26 @@ where
 
     /// Turns dual-write on (the default once registered) or off. No effect without a
     /// [`ModelHandle::dual_write_to`].
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # #[cache_version(name = "User")]
+    /// # struct UserV1 { id: u64, name: String }
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64, full_name: String }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let users = cache
+    ///     .model::<User>()
+    ///     .dual_write_to::<UserV1, _>(|new| UserV1 { id: new.id, name: new.full_name.clone() })?;
+    /// users.set_dual_write(false); // the old build is gone
+    /// assert_eq!(users.rollout_settings().map(|s| s.dual_write), Some(false));
+    /// users.set(7, &User { id: 7, full_name: "Ada".into() }).await?;
+    /// assert!(cache.model::<UserV1>().get(7).await?.is_none()); // not written for UserV1
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn set_dual_write(&self, on: bool) {
         if let Some(r) = self.rollout() {
             r.switches.dual_write.store(on, Ordering::Relaxed);
@@ -835,6 +996,27 @@ where
     }
 
     /// The registered older versions, in the order reads try them.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # #[cache_version(name = "User")]
+    /// # struct UserV1 { id: u64, name: String }
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64, full_name: String }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// let users = cache
+    ///     .model::<User>()
+    ///     .migrate_from::<UserV1, _>(|old| User { id: old.id, full_name: old.name })?;
+    /// let registered = users.registered_versions();
+    /// assert_eq!(registered.len(), 1);
+    /// assert_eq!(registered[0].version, users.key_version_of::<UserV1>().to_string());
+    /// assert_eq!((registered[0].migration_depth, registered[0].dual_written), (1, false));
+    /// assert!(cache.model::<User>().registered_versions().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn registered_versions(&self) -> Vec<RegisteredVersion> {
         self.rollout()
             .map(|r| {
@@ -860,8 +1042,9 @@ where
     /// labelled by `model` and `version`).
     ///
     /// # Errors
-    /// [`CacheError::Store`] when the registry cannot be read (the counters alone are in
-    /// [`Cache::stats`](crate::Cache::stats)).
+    /// [`CacheError::Store`] when the live-version registry cannot be read (the store failed
+    /// or did not answer within the timeout), whatever the failure mode; nothing else (the
+    /// counters alone, which cannot fail, are in [`Cache::stats`](crate::Cache::stats)).
     ///
     /// ```
     /// # use cache_version_core::{Cache, CacheVersion, MemoryStore};
@@ -925,7 +1108,33 @@ where
     /// `self.version_report().await?.since(since).is_version_still_read(version)`.
     ///
     /// # Errors
-    /// As [`ModelHandle::version_report`].
+    /// As [`ModelHandle::version_report`]: [`CacheError::Store`] when the live-version
+    /// registry cannot be read.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # #[cache_version(name = "User")]
+    /// # struct UserV1 { id: u64, name: String }
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64, full_name: String }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// // What the old build wrote.
+    /// cache.model::<UserV1>().set(7, &UserV1 { id: 7, name: "Ada".into() }).await?;
+    /// let users = cache
+    ///     .model::<User>()
+    ///     .migrate_from::<UserV1, _>(|old| User { id: old.id, full_name: old.name })?;
+    /// let old = users.key_version_of::<UserV1>().to_string();
+    /// let before = users.version_report().await?;
+    /// users.get(7).await?; // served from UserV1's entry, and written back
+    /// assert!(users.is_version_still_read(&old, &before).await?);
+    /// let before = users.version_report().await?;
+    /// users.get(7).await?; // a hit on the current version
+    /// assert!(!users.is_version_still_read(&old, &before).await?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn is_version_still_read(
         &self,
         version: &str,
@@ -940,6 +1149,29 @@ where
 
     /// A job over the model's older keys that migrates what it can and deletes the rest
     /// (defaults: migrate, delete old keys, delete migrated keys). See [`Sweep`].
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # #[cache_version(name = "User")]
+    /// # struct UserV1 { id: u64, name: String }
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64, full_name: String }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// // What the old build wrote.
+    /// cache.model::<UserV1>().set(7, &UserV1 { id: 7, name: "Ada".into() }).await?;
+    /// let users = cache
+    ///     .model::<User>()
+    ///     .migrate_from::<UserV1, _>(|old| User { id: old.id, full_name: old.name })?;
+    /// // A dry run reads and counts, and writes and deletes nothing.
+    /// let report = users.sweep().dry_run(true).run().await?;
+    /// assert!(report.dry_run);
+    /// assert_eq!((report.scanned, report.migrated, report.unlinked), (1, 1, 1));
+    /// assert!(cache.model::<UserV1>().get(7).await?.is_some()); // still there
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn sweep(&self) -> Sweep<T, S, C> {
         Sweep {
             handle: self.clone(),
@@ -959,12 +1191,65 @@ where
     /// migration into the current version and leaves every old key in place (safe while
     /// the old build still runs). [`ModelHandle::sweep`] with `delete_old(false)` and
     /// `delete_migrated(false)`.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # #[cache_version(name = "User")]
+    /// # struct UserV1 { id: u64, name: String }
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64, full_name: String }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// // What the old build wrote.
+    /// cache.model::<UserV1>().set(7, &UserV1 { id: 7, name: "Ada".into() }).await?;
+    /// let users = cache
+    ///     .model::<User>()
+    ///     .migrate_from::<UserV1, _>(|old| User { id: old.id, full_name: old.name })?;
+    /// let report = users.migrator().rate_limit(1000.0).run().await?;
+    /// assert_eq!((report.migrated, report.unlinked), (1, 0));
+    /// assert!(report.is_complete());
+    /// // Written under the current version; the old key stays for the old build.
+    /// users.set_fallback_reads(false);
+    /// assert_eq!(users.get(7).await?.map(|u| u.full_name), Some("Ada".to_string()));
+    /// assert!(cache.model::<UserV1>().get(7).await?.is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn migrator(&self) -> Sweep<T, S, C> {
         self.sweep().delete_old(false).delete_migrated(false)
     }
 
     /// A cleanup job: deletes every key of every older version of the model (run it once no
     /// instance reads them any more). [`ModelHandle::sweep`] with `migrate(false)`.
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # #[cache_version(name = "User")]
+    /// # struct UserV1 { id: u64, name: String }
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64, full_name: String }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// // What the old build wrote.
+    /// cache.model::<UserV1>().set(7, &UserV1 { id: 7, name: "Ada".into() }).await?;
+    /// // (A handle of `User` must register `UserV1`, here with a migration, to be used beside
+    /// // a `UserV1` handle in one cache.)
+    /// let users = cache
+    ///     .model::<User>()
+    ///     .migrate_from::<UserV1, _>(|old| User { id: old.id, full_name: old.name })?;
+    /// // What a cleanup would delete: here the old build's handle lives in this process, so
+    /// // its version is live, and a real run would refuse (SweepError::LiveVersion).
+    /// let report = users.cleanup().dry_run(true).run().await?;
+    /// assert_eq!((report.scanned, report.unlinked), (1, 1));
+    /// assert!(users.cleanup().run().await.is_err());
+    /// // With the old version excluded, it deletes nothing.
+    /// let report = users.cleanup().keep::<UserV1>().run().await?;
+    /// assert_eq!((report.skipped, report.unlinked), (1, 0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn cleanup(&self) -> Sweep<T, S, C> {
         self.sweep().migrate(false)
     }
@@ -1137,6 +1422,31 @@ impl VersionReport {
 
     /// Seed 001's "is this version deprecatable", from this report's counts (in-process
     /// only: check the fleet's metrics for the same labels before deleting anything).
+    ///
+    /// ```
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # #[cache_version(name = "User")]
+    /// # struct UserV1 { id: u64, name: String }
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64, full_name: String }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// cache.model::<UserV1>().set(7, &UserV1 { id: 7, name: "Ada".into() }).await?;
+    /// let users = cache
+    ///     .model::<User>()
+    ///     .migrate_from::<UserV1, _>(|old| User { id: old.id, full_name: old.name })?;
+    /// let before = users.version_report().await?;
+    /// users.get(7).await?; // a fallback read of UserV1's entry
+    /// let window = users.version_report().await?.since(&before);
+    /// let old = users.key_version_of::<UserV1>().to_string();
+    /// let verdict = window.deprecation(&old);
+    /// assert!(!verdict.safe); // read in the window, and announced by a running build
+    /// println!("{}", verdict.recommendation);
+    /// assert!(!window.deprecation(&window.current).safe);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn deprecation(&self, version: &str) -> Deprecation {
         let row = self.get(version);
         let reads = row.map_or(0, |v| v.stats.reads());
@@ -1504,6 +1814,62 @@ where
 
     /// Runs the job to the end of the scan. Cancel it by dropping the future (each batch is
     /// either done or not started, except its writes and deletes, which are single calls).
+    ///
+    /// A key that fails (a read, write or delete it needed failed, or its value is
+    /// unreadable) is not an error of the run: it counts in [`SweepReport::failed`], and the
+    /// run goes on; check [`SweepReport::is_complete`].
+    ///
+    /// # Errors
+    /// Before anything is touched:
+    /// - [`SweepError::InvalidRate`]: the [`Sweep::rate_limit`] is not a positive finite number;
+    /// - [`SweepError::InvalidVersion`]: a version given to [`Sweep::keep_version`] or
+    ///   [`Sweep::only_version`] is not 16 lowercase hex digits;
+    /// - [`SweepError::Cache`] with [`CacheError::ModelConflict`]: the handle cannot join the
+    ///   live-version registry (another handle of this cache uses the model name with an
+    ///   unrelated version);
+    /// - [`SweepError::Cache`] with [`CacheError::Store`]: the registry cannot be read, when
+    ///   the run would delete (`delete_old` or `delete_migrated` on, not a dry run, not
+    ///   forced), whatever the failure mode;
+    /// - [`SweepError::LiveVersion`]: the run would delete keys of a version a running build
+    ///   still announces (not checked in a dry run, with [`Sweep::force`], or when the
+    ///   version is excluded with `keep`/`only`).
+    ///
+    /// During the walk:
+    /// - [`SweepError::Scan`]: a page of the scan failed three times in a row (or the store
+    ///   cannot scan); the walk is incomplete, and the error holds the report of what was done
+    ///   (with the keys found but not processed in `pending`).
+    ///
+    /// ```
+    /// use cache_version_core::rollout::SweepError;
+    /// use cache_version_core::{Cache, CacheVersion, MemoryStore};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # #[cache_version(name = "User")]
+    /// # struct UserV1 { id: u64, name: String }
+    /// # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, CacheVersion)]
+    /// # struct User { id: u64, full_name: String }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let cache = Cache::builder(MemoryStore::new()).namespace("prod").build()?;
+    /// for id in 0..10 {
+    ///     cache.model::<UserV1>().set(id, &UserV1 { id, name: "Ada".into() }).await?;
+    /// }
+    /// let users = cache
+    ///     .model::<User>()
+    ///     .migrate_from::<UserV1, _>(|old| User { id: old.id, full_name: old.name })?;
+    ///
+    /// let report = users.migrator().batch_size(4).run().await?;
+    /// assert_eq!((report.scanned, report.migrated), (10, 10));
+    /// assert!(report.balances() && report.is_complete());
+    ///
+    /// let err = users.sweep().rate_limit(0.0).run().await.unwrap_err();
+    /// assert!(matches!(err, SweepError::InvalidRate(_)));
+    /// let err = users.sweep().keep_version("v1").run().await.unwrap_err();
+    /// assert!(matches!(err, SweepError::InvalidVersion(_)));
+    /// // UserV1's handle above makes its version live in this process.
+    /// let err = users.sweep().run().await.unwrap_err();
+    /// assert!(matches!(err, SweepError::LiveVersion { .. }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn run(self) -> Result<SweepReport, SweepError> {
         let started = Instant::now();
         if let Some(rate) = self.rate {

@@ -190,7 +190,12 @@ impl RedisStoreBuilder {
     /// - [`ErrorKind::Connection`] / [`ErrorKind::Timeout`]: no server answered within the
     ///   connect timeout, on every try;
     /// - [`ErrorKind::Auth`] / [`ErrorKind::Permission`]: the server refused the credentials
-    ///   or the user's ACL (not retried).
+    ///   or the user's ACL (not retried);
+    /// - [`ErrorKind::Server`]: the server answered the connection handshake with another
+    ///   error, on every try.
+    ///
+    /// The `Config`, `Auth` and `Permission` errors come after the first try: retrying cannot
+    /// fix them ([`RedisStoreError::is_retryable`] is `false`).
     pub async fn build(self) -> Result<RedisStore, RedisStoreError> {
         let (prepared, config, target, secrets, tracking) = self.prepare()?;
         let shown = target.join(", ");

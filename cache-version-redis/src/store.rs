@@ -301,8 +301,13 @@ impl RedisStore {
     /// ```
     ///
     /// # Errors
-    /// As [`RedisStoreBuilder::build`]: an invalid URL, no server reachable, refused
-    /// credentials.
+    /// As [`RedisStoreBuilder::build`]: [`ErrorKind::Config`](crate::ErrorKind::Config) for
+    /// an invalid URL or a database number the server does not have,
+    /// [`ErrorKind::Connection`](crate::ErrorKind::Connection) /
+    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) when no server answered on any try,
+    /// [`ErrorKind::Auth`](crate::ErrorKind::Auth) /
+    /// [`ErrorKind::Permission`](crate::ErrorKind::Permission) for refused credentials or
+    /// ACL.
     pub async fn open(url: impl Into<String>) -> Result<RedisStore, RedisStoreError> {
         RedisStore::builder(url).build().await
     }
@@ -316,8 +321,13 @@ impl RedisStore {
     /// ```
     ///
     /// # Errors
-    /// As [`RedisStoreBuilder::build`]: an empty or invalid URL list, no node reachable,
-    /// refused credentials.
+    /// As [`RedisStoreBuilder::build`]: [`ErrorKind::Config`](crate::ErrorKind::Config) for
+    /// an empty list or an invalid URL in it,
+    /// [`ErrorKind::Connection`](crate::ErrorKind::Connection) /
+    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) when no node answered on any try,
+    /// [`ErrorKind::Auth`](crate::ErrorKind::Auth) /
+    /// [`ErrorKind::Permission`](crate::ErrorKind::Permission) for refused credentials or
+    /// ACL.
     pub async fn open_cluster<I>(urls: I) -> Result<RedisStore, RedisStoreError>
     where
         I: IntoIterator,
@@ -430,6 +440,15 @@ impl RedisStore {
     }
 
     /// Whether the store talks to a Redis Cluster.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), cache_version_redis::RedisStoreError> {
+    /// use cache_version_redis::RedisStore;
+    ///
+    /// let store = RedisStore::open_cluster(["redis://127.0.0.1:7000"]).await?;
+    /// assert!(store.is_cluster());
+    /// # Ok(()) }
+    /// ```
     pub fn is_cluster(&self) -> bool {
         matches!(self.inner.conn, Conn::Cluster(_))
     }
@@ -464,9 +483,13 @@ impl RedisStore {
     /// ```
     ///
     /// # Errors
-    /// [`StoreError::Unavailable`] when the server cannot be reached (or the store is not
-    /// connected yet), [`StoreError::Timeout`] when it does not answer within the response
-    /// timeout.
+    /// Each with the [`RedisStoreError`] as its source:
+    /// - [`StoreError::Unavailable`]: the server cannot be reached or the connection dropped
+    ///   (also at once while a lazily built store is not connected yet), or it refused the
+    ///   credentials;
+    /// - [`StoreError::Timeout`]: it did not answer within the response timeout;
+    /// - [`StoreError::Backend`]: it answered with an error (the user's ACL does not allow
+    ///   `PING`, say).
     pub async fn ping(&self) -> Result<(), StoreError> {
         let cmd = redis::cmd("PING");
         self.query::<()>(&cmd).await

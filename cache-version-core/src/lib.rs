@@ -160,7 +160,7 @@ pub use store::{
 #[cfg(feature = "cache")]
 pub mod rollout;
 #[cfg(feature = "cache")]
-pub use rollout::{RolloutError, Sweep, SweepReport, VersionReport};
+pub use rollout::{RolloutError, Sweep, SweepError, SweepReport, VersionReport};
 
 // The schema lockfile and its CI diff (`register!` needs the default feature `registry`).
 pub mod lockfile;

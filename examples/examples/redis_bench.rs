@@ -269,6 +269,19 @@ fn process_cpu_ns() -> f64 {
     ts.tv_sec as f64 * 1e9 + ts.tv_nsec as f64
 }
 
+/// Commands the server has processed (`INFO stats`).
+async fn server_commands(conn: &mut ConnectionManager) -> f64 {
+    let info: String = redis::cmd("INFO")
+        .arg("stats")
+        .query_async(conn)
+        .await
+        .expect("INFO stats");
+    info.lines()
+        .find_map(|l| l.strip_prefix("total_commands_processed:"))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .unwrap_or(0.0)
+}
+
 /// CPU time the server has used (`INFO cpu`: user + system), in nanoseconds.
 async fn server_cpu_ns(conn: &mut ConnectionManager) -> f64 {
     let info: String = redis::cmd("INFO")
@@ -968,6 +981,7 @@ async fn live_versions<C: Codec + Clone>(
     // [set, delete] x [one live version, two].
     let mut tput: [[Vec<f64>; 2]; 2] = Default::default();
     let mut server: [[Vec<f64>; 2]; 2] = Default::default();
+    let mut commands: [[Vec<f64>; 2]; 2] = Default::default();
     let mut ratios: [Vec<f64>; 2] = Default::default();
     for round in 0..a.rounds {
         for (w, delete) in [false, true].into_iter().enumerate() {
@@ -980,7 +994,10 @@ async fn live_versions<C: Codec + Clone>(
                     shared.clone()
                 };
                 let before = server_cpu_ns(&mut info).await;
+                let cmds = server_commands(&mut info).await;
                 this[i] = run(h, delete, a.ops).await;
+                // Less the INFO call that reads the count.
+                commands[w][i].push((server_commands(&mut info).await - cmds - 1.0) / a.ops as f64);
                 server[w][i].push((server_cpu_ns(&mut info).await - before) / a.ops as f64);
                 tput[w][i].push(this[i]);
             }
@@ -996,9 +1013,11 @@ async fn live_versions<C: Codec + Clone>(
     for (w, name) in ["set", "delete"].into_iter().enumerate() {
         let [one, two] = tput[w].clone().map(median);
         let [s1, s2] = server[w].clone().map(median);
+        let [c1, c2] = commands[w].clone().map(median);
         println!(
             "  {name:<6} {one:>9.0} -> {two:>9.0} ops/s: {:.2}x (median of per-round ratios); \
-             server CPU {:.2} -> {:.2} µs per op",
+             server CPU {:.2} -> {:.2} µs, commands {c1:.2} -> {c2:.2} per op, one round trip \
+             (one pipeline) either way",
             median(ratios[w].clone()),
             s1 / 1000.0,
             s2 / 1000.0

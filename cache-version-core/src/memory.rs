@@ -37,6 +37,12 @@ use crate::store::{
 ///   error (Redis' `WRONGTYPE`), and `get_many` reads it as missing (as `MGET` does).
 /// - **`set_many_and_delete`** writes and deletes in one pass, each key under its shard's
 ///   lock.
+/// - **Why not on `quick_cache`** (the local tier's crate): the store must walk its keys in
+///   order with a resumable cursor that returns each key exactly once (`scan_prefix`, which
+///   the sweeps rely on), expire entries on their own TTL and report every eviction and
+///   expiry to watches; `quick_cache` has no ordered iteration and no expiry. The memory
+///   problem it was considered for (a byte bound that counted only keys and values) is fixed
+///   by counting the measured overhead instead.
 ///
 /// ```
 /// use cache_version_core::{MemoryStore, Store};

@@ -56,6 +56,10 @@ pub struct Figures {
     pub misses: AtomicU64,
     pub wrong: AtomicU64,
     pub stale: AtomicU64,
+    /// Stale reads the store explains: right after the read, the store itself still held
+    /// that revision under the build's key (the cache-aside race put it there), so no local
+    /// tier is to blame.
+    pub stale_in_store: AtomicU64,
     pub errors: AtomicU64,
     /// B's reads of the prepopulated keys.
     pub b_prepop_hits: AtomicU64,
@@ -189,6 +193,21 @@ impl<S: Store> Build<S> {
         .map_err(|e: cache_version_core::CacheError| e.to_string())
     }
 
+    /// The name stored under the build's own key now, read from the store (past any local
+    /// tier).
+    async fn stored(&self, id: u64) -> Option<String> {
+        match self {
+            Build::A(h) => {
+                let bytes = h.cache().store().get(&h.key(key(id)).ok()?).await.ok()??;
+                h.decode_value(&bytes).ok().map(|u| u.user_name)
+            }
+            Build::B(h) => {
+                let bytes = h.cache().store().get(&h.key(key(id)).ok()?).await.ok()??;
+                h.decode_value(&bytes).ok().map(|u| u.full_name)
+            }
+        }
+    }
+
     async fn write(&self, id: u64, name: String) -> Result<(), String> {
         match self {
             Build::A(h) => {
@@ -271,6 +290,9 @@ async fn worker<S: Store>(
                             let cutoff = started.checked_sub(RACE_WINDOW);
                             if cutoff.is_some_and(|c| db.newer_before(id, rev, c)) {
                                 add(&figures.stale);
+                                if build.stored(id).await.as_deref() == Some(value.as_str()) {
+                                    add(&figures.stale_in_store);
+                                }
                                 let mut s = figures.samples.lock().unwrap();
                                 if s.len() < 20 {
                                     s.push(format!("{tag} read stale {value:?} for key {id}"));
@@ -453,7 +475,8 @@ where
         let f = &*o.figures;
         println!(
             "{label} {what}: {} ops in {:.2?}; reads {} = {} hits + {} misses; wrong {}, stale \
-             past {RACE_WINDOW:?} {}, errors {}; decode errors {}, untrusted {}, fallback hits {}",
+             past {RACE_WINDOW:?} {} ({} still in the store), errors {}; decode errors {}, \
+             untrusted {}, fallback hits {}",
             g(&f.ops),
             o.elapsed,
             g(&f.reads),
@@ -461,6 +484,7 @@ where
             g(&f.misses),
             g(&f.wrong),
             g(&f.stale),
+            g(&f.stale_in_store),
             g(&f.errors),
             o.a_stats.decode_error + o.b_stats.decode_error,
             o.a_stats.untrusted + o.b_stats.untrusted,
@@ -481,9 +505,21 @@ where
     // Stale reads past the window: what any cache-aside cache has (a load writing back
     // after an update's delete), no more with a second build. Both runs are short and noisy:
     // allow the larger of 3 reads and a fifth of the baseline.
-    let (base, two) = (g(&baseline.figures.stale), g(&both.figures.stale));
+    // Every stale read is counted (a stale entry read five times is five); the cache-aside
+    // race leaves a few such entries per run at random, in both runs, and a missed
+    // cross-build invalidation leaves thousands (10,528 against 10 before the live-version
+    // registry). Stale reads the store does not explain are compared strictly.
+    let unexplained = |o: &Outcome| g(&o.figures.stale) - g(&o.figures.stale_in_store);
+    let (base, two) = (unexplained(&baseline), unexplained(&both));
     assert!(
         two <= base + (base / 5).max(3),
+        "{label}: {two} stale reads the store does not explain with two builds against {base} \
+         with one: {:?}",
+        both.figures.samples.lock().unwrap()
+    );
+    let (base, two) = (g(&baseline.figures.stale), g(&both.figures.stale));
+    assert!(
+        two <= base + (base / 2).max(10),
         "{label}: {two} stale reads with two builds against {base} with one: {:?}",
         both.figures.samples.lock().unwrap()
     );
@@ -530,7 +566,8 @@ where
         let f = &*o.figures;
         println!(
             "{label} {what}: {} ops in {:.2?}; reads {} = {} hits ({} local) + {} misses; wrong \
-             {}, stale past {RACE_WINDOW:?} {}, errors {}",
+             {}, stale past {RACE_WINDOW:?} {} ({} still in the store: the cache-aside race), \
+             errors {}",
             g(&f.ops),
             o.elapsed,
             g(&f.reads),
@@ -539,6 +576,7 @@ where
             g(&f.misses),
             g(&f.wrong),
             g(&f.stale),
+            g(&f.stale_in_store),
             g(&f.errors),
         );
         let samples = f.samples.lock().unwrap();
@@ -546,9 +584,21 @@ where
         assert_eq!(g(&f.errors), 0, "{what}: errors: {samples:?}");
         assert_eq!(o.a_stats.decode_error + o.b_stats.decode_error, 0);
     }
-    let (base, with) = (g(&off.figures.stale), g(&on.figures.stale));
+    // The tier's own staleness: stale reads the store does not explain (the store already
+    // held something newer right after the read). The cache-aside race (a load writing back
+    // after an update's delete) puts stale values in the store with or without a tier, a few
+    // per run at random; it is counted apart and compared loosely.
+    let unexplained = |o: &Outcome| g(&o.figures.stale) - g(&o.figures.stale_in_store);
+    let (base, with) = (unexplained(&off), unexplained(&on));
     assert!(
         with <= base + (base / 5).max(3),
+        "{label}: {with} stale reads the store does not explain with the local tier, against \
+         {base} without: {:?}",
+        on.figures.samples.lock().unwrap()
+    );
+    let (base, with) = (g(&off.figures.stale), g(&on.figures.stale));
+    assert!(
+        with <= base + (base / 2).max(10),
         "{label}: {with} stale reads with the local tier against {base} without: {:?}",
         on.figures.samples.lock().unwrap()
     );

@@ -245,11 +245,43 @@ pub async fn another_builds_writes_reach_the_tier<S: Store + Clone>(store: S, ot
     }
 }
 
+/// Concurrent misses of one key still load once per cache with the tier on, and the
+/// loaded value reaches the tier through the store (the next reads are local).
+pub async fn single_flight_is_unchanged<S: Store + Clone>(store: S, _other: S) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    let cache = local_cache(store, &unique_ns("local-flight"));
+    usable(&cache).await;
+    let users = cache.model::<User>();
+    let loads = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let users = users.clone();
+        let loads = loads.clone();
+        tasks.push(tokio::spawn(async move {
+            users
+                .get_or_load("hot", || async move {
+                    loads.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    user("loaded")
+                })
+                .await
+                .unwrap()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), user("loaded"));
+    }
+    assert_eq!(loads.load(Ordering::SeqCst), 1, "one load for 32 callers");
+    assert_eq!(name(held(&users, "hot").await).as_deref(), Some("loaded"));
+}
+
 /// The names of every case, in order.
 pub const CASES: &[&str] = &[
     "local_hits_skip_the_store_and_writes_read_back",
     "other_caches_changes_reach_the_tier",
     "another_builds_writes_reach_the_tier",
+    "single_flight_is_unchanged",
 ];
 
 /// One `#[tokio::test]` per case of this module, each on two stores from `$make` (which
@@ -261,6 +293,7 @@ macro_rules! local_suite {
             local_hits_skip_the_store_and_writes_read_back,
             other_caches_changes_reach_the_tier,
             another_builds_writes_reach_the_tier,
+            single_flight_is_unchanged,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

@@ -1,19 +1,31 @@
 #!/usr/bin/env python3
 """Compile-time cost of #[derive(CacheVersion)] on a crate of 200 models.
 
-Generates two crates with the same 200 realistic models (8-12 fields each, nested models,
-options, vectors, maps, enums): `serde_only` derives Serialize + Deserialize; `with_cv` also
-derives CacheVersion and forces every version to be computed in const (a `const _` over all
-200 versions), so the cost is paid in this crate and not hidden by lazy evaluation.
+Two model sets, each generated twice: derived with Serialize + Deserialize only, and with
+CacheVersion as well.
+- realistic: 200 models of 8-12 fields (nested models, options, vectors, maps, an internally
+  tagged enum per model); the CacheVersion crate uses every version in a `const`.
+- chained (issue 18): 200 models where each holds the previous one (`Option<Box<Prev>>`) and
+  the one three back (`Vec<...>`), plus 20 internally tagged enums. Two CacheVersion crates:
+  `lazy` (no version used) and `const` (every `VERSION` in one `const ALL: [Version; 200]`
+  and a const assert over it), so the cost of the versions is paid in this crate.
 
-Two measurements, interleaved and repeated (the machine is noisy; medians are reported):
-- models only: dependencies already built, `touch src/lib.rs`, `cargo build`;
-- clean: an empty target dir, `cargo build` including every dependency.
+Measurements, interleaved and repeated (the machine is noisy; medians of CPU seconds, user +
+system of cargo and rustc, are what to quote; wall is printed too):
+- incremental: dependencies built, `touch src/lib.rs`, `cargo build` (the dev profile's
+  incremental cache answers for everything whose input did not change);
+- full: the same with `CARGO_INCREMENTAL=0`, so the models crate is compiled from scratch
+  (what CI, a release build or an edit that reaches every model pays);
+- clean (realistic set only): an empty target dir, `cargo build` including every dependency.
 
-Usage: python3 scripts/compile_bench.py [--rounds 5] [--clean-rounds 2]
+Then a breakdown of the chained crates: `-Z time-passes` (through RUSTC_BOOTSTRAP=1) of one
+full build of each, the passes that differ most.
+
+Usage: python3 scripts/compile_bench.py [--rounds 5] [--clean-rounds 2] [--sets chained,realistic]
 """
 import argparse
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -63,7 +75,38 @@ def models(with_cv: bool) -> str:
     return "\n".join(out) + "\n"
 
 
-def make_crate(base: str, name: str, with_cv: bool) -> str:
+E = 20
+
+
+def chained(with_cv: bool, use_consts: bool) -> str:
+    """200 models, each holding the previous one and the one three back, 20 tagged enums."""
+    derive = "Serialize, Deserialize" + (", CacheVersion" if with_cv else "")
+    out = ["#![allow(dead_code)]", "use serde::{Deserialize, Serialize};"]
+    if with_cv and use_consts:
+        out.append("use cache_version_core::{CacheVersion, Version};")
+    elif with_cv:
+        out.append("use cache_version_core::CacheVersion;")
+    for j in range(E):
+        out.append(f"#[derive({derive})]\n#[serde(tag = \"kind\")]")
+        out.append(f"pub enum E{j} {{ Active {{ since: u64 }}, "
+                   "Suspended { reason: String, until: Option<u64> }, Deleted }")
+    for i in range(N):
+        fields = ["pub id: u64", "pub name: String", "pub tags: Vec<String>", "pub score: f64",
+                  f"pub state: E{i % E}"]
+        if i >= 1:
+            fields.append(f"pub prev: Option<Box<M{i - 1}>>")
+        if i >= 3:
+            fields.append(f"pub back: Vec<M{i - 3}>")
+        out.append(f"#[derive({derive})]")
+        out.append(f"pub struct M{i} {{ {', '.join(fields)} }}")
+    if with_cv and use_consts:
+        vs = ", ".join(f"<M{i} as CacheVersion>::VERSION" for i in range(N))
+        out.append(f"pub const ALL: [Version; {N}] = [{vs}];")
+        out.append(f"const _: () = assert!(!ALL[{N - 1}].eq_const(&ALL[0]));")
+    return "\n".join(out) + "\n"
+
+
+def make_crate(base: str, name: str, with_cv: bool, source: str) -> str:
     d = os.path.join(base, name)
     os.makedirs(os.path.join(d, "src"))
     deps = 'serde = { version = "1", features = ["derive"] }\n'
@@ -76,15 +119,17 @@ def make_crate(base: str, name: str, with_cv: bool) -> str:
         f.write(f'[package]\nname = "{name}"\nversion = "0.0.0"\nedition = "2021"\n\n'
                 f"[dependencies]\n{deps}\n[workspace]\n")
     with open(os.path.join(d, "src", "lib.rs"), "w") as f:
-        f.write(models(with_cv))
+        f.write(source)
     # Share the workspace's lockfile so both use the same dependency versions.
     shutil.copy(os.path.join(ROOT, "Cargo.lock"), os.path.join(d, "Cargo.lock"))
     return d
 
 
-def build(crate: str, target: str) -> tuple:
+def build(crate: str, target: str, incremental: bool = True) -> tuple:
     """Wall seconds and CPU seconds (user + system of cargo and rustc) of one build."""
     env = dict(os.environ, CARGO_TARGET_DIR=target)
+    if not incremental:
+        env["CARGO_INCREMENTAL"] = "0"
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.monotonic()
     subprocess.run(["cargo", "build", "--quiet", "--offline"], cwd=crate, env=env, check=True)
@@ -94,50 +139,112 @@ def build(crate: str, target: str) -> tuple:
     return wall, cpu
 
 
+def time_passes(crate: str, target: str) -> dict:
+    """Seconds per pass of one full (non-incremental) build of the crate, from -Z time-passes."""
+    env = dict(os.environ, CARGO_TARGET_DIR=target, CARGO_INCREMENTAL="0", RUSTC_BOOTSTRAP="1")
+    os.utime(os.path.join(crate, "src", "lib.rs"))
+    out = subprocess.run(["cargo", "rustc", "--quiet", "--offline", "--lib", "--",
+                          "-Z", "time-passes"], cwd=crate, env=env, check=True,
+                         capture_output=True, text=True)
+    passes = {}
+    for line in out.stderr.splitlines():
+        m = re.match(r"time:\s+([\d.]+);.*\t(\S+)$", line)
+        if m:
+            passes[m.group(2)] = passes.get(m.group(2), 0.0) + float(m.group(1))
+    return passes
+
+
+def report(label, data, base, other):
+    for i, unit in ((1, "CPU"), (0, "wall")):
+        xs = [r[i] for r in data[base]]
+        ys = [r[i] for r in data[other]]
+        a, b = statistics.median(xs), statistics.median(ys)
+        print(f"{label}, {unit}: serde only {a:.2f}s, with CacheVersion {b:.2f}s, "
+              f"ratio {b / a:.3f} (runs: {[round(x, 2) for x in xs]} vs "
+              f"{[round(y, 2) for y in ys]})")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--clean-rounds", type=int, default=2)
+    ap.add_argument("--sets", default="chained,realistic",
+                    help="comma-separated model sets: chained, realistic")
+    ap.add_argument("--no-breakdown", action="store_true", help="skip the -Z time-passes runs")
+    ap.add_argument("--dir", help="where to generate the crates and their target dir "
+                    "(default: a new temporary directory, removed at the end)")
     ap.add_argument("--models-only", action="store_true",
                     help="depend on the core crate with only the derive feature")
     args = ap.parse_args()
     global CORE_FEATURES
     if args.models_only:
         CORE_FEATURES = ["derive"]
-    base = tempfile.mkdtemp(prefix="cv-compile-bench-")
-    crates = {
-        "serde_only": make_crate(base, "serde_only", False),
-        "with_cv": make_crate(base, "with_cv", True),
-    }
-    targets = {k: os.path.join(base, "target-" + k) for k in crates}
+    sets = args.sets.split(",")
+    if args.dir:
+        base = args.dir
+        for name in ("chained_serde", "chained_lazy", "chained_const", "serde_only", "with_cv"):
+            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+        os.makedirs(base, exist_ok=True)
+    else:
+        base = tempfile.mkdtemp(prefix="cv-compile-bench-")
+    crates = {}
+    if "chained" in sets:
+        crates["chained_serde"] = make_crate(base, "chained_serde", False, chained(False, False))
+        crates["chained_lazy"] = make_crate(base, "chained_lazy", True, chained(True, False))
+        crates["chained_const"] = make_crate(base, "chained_const", True, chained(True, True))
+    if "realistic" in sets:
+        crates["serde_only"] = make_crate(base, "serde_only", False, models(False))
+        crates["with_cv"] = make_crate(base, "with_cv", True, models(True))
+    # One target dir: the crates have different names, the dependencies are built once.
+    targets = {k: os.path.join(base, "target") for k in crates}
     inc = {k: [] for k in crates}
+    full = {k: [] for k in crates}
     clean = {k: [] for k in crates}
-    for k in crates:  # warm: build dependencies once
+    for k in crates:  # warm: build dependencies once, in both modes
         build(crates[k], targets[k])
+        build(crates[k], targets[k], incremental=False)
     for r in range(args.rounds):
         order = list(crates) if r % 2 == 0 else list(reversed(list(crates)))
-        for k in order:
-            os.utime(os.path.join(crates[k], "src", "lib.rs"))
-            inc[k].append(build(crates[k], targets[k]))
-    for r in range(args.clean_rounds):
-        order = list(crates) if r % 2 == 0 else list(reversed(list(crates)))
-        for k in order:
-            t = targets[k] + "-clean"
-            shutil.rmtree(t, ignore_errors=True)
-            clean[k].append(build(crates[k], t))
-            shutil.rmtree(t, ignore_errors=True)
-    def report(label, data):
-        for i, unit in ((0, "wall"), (1, "CPU")):
-            xs = [r[i] for r in data["serde_only"]]
-            ys = [r[i] for r in data["with_cv"]]
-            a, b = statistics.median(xs), statistics.median(ys)
-            print(f"{label}, {unit}: serde only {a:.2f}s, with CacheVersion {b:.2f}s, "
-                  f"ratio {b / a:.3f} (runs: {[round(x, 2) for x in xs]} vs "
-                  f"{[round(y, 2) for y in ys]})")
-    report(f"200 models, models crate only (median of {args.rounds})", inc)
-    if args.clean_rounds:
-        report(f"200 models, clean build with dependencies (median of {args.clean_rounds})", clean)
-    shutil.rmtree(base, ignore_errors=True)
+        for incremental, data in ((True, inc), (False, full)):
+            for k in order:
+                os.utime(os.path.join(crates[k], "src", "lib.rs"))
+                data[k].append(build(crates[k], targets[k], incremental))
+    if "realistic" in sets:
+        for r in range(args.clean_rounds):
+            order = ["serde_only", "with_cv"] if r % 2 == 0 else ["with_cv", "serde_only"]
+            for k in order:
+                t = targets[k] + "-clean"
+                shutil.rmtree(t, ignore_errors=True)
+                clean[k].append(build(crates[k], t))
+                shutil.rmtree(t, ignore_errors=True)
+    n = args.rounds
+    if "chained" in sets:
+        for mode, data in (("full rebuild", full), ("incremental rebuild", inc)):
+            report(f"chained 200 models + 20 enums, every VERSION in a const, {mode} "
+                   f"(median of {n})", data, "chained_serde", "chained_const")
+            report(f"chained 200 models + 20 enums, no version used, {mode} (median of {n})",
+                   data, "chained_serde", "chained_lazy")
+    if "realistic" in sets:
+        report(f"200 realistic models, full rebuild (median of {n})", full, "serde_only", "with_cv")
+        report(f"200 realistic models, incremental rebuild (median of {n})", inc,
+               "serde_only", "with_cv")
+        if args.clean_rounds:
+            report(f"200 realistic models, clean build with dependencies (median of "
+                   f"{args.clean_rounds})", clean, "serde_only", "with_cv")
+    if "chained" in sets and not args.no_breakdown:
+        # One run each, so noisy: read it for where the time goes, not for the ratio.
+        a = time_passes(crates["chained_serde"], targets["chained_serde"])
+        b = time_passes(crates["chained_const"], targets["chained_const"])
+        print("breakdown (chained, every VERSION in a const, one full build each, -Z time-passes,"
+              " wall seconds of the pass; nested passes overlap):")
+        print(f"  {'pass':34} {'serde':>7} {'+CV':>7} {'extra':>7}")
+        keys = sorted(set(a) | set(b), key=lambda p: -(b.get(p, 0) - a.get(p, 0)))
+        shown = [p for p in keys if p != "total" and abs(b.get(p, 0) - a.get(p, 0)) >= 0.02][:14]
+        for p in shown + ["total"]:
+            print(f"  {p:34} {a.get(p, 0):7.2f} {b.get(p, 0):7.2f} "
+                  f"{b.get(p, 0) - a.get(p, 0):+7.2f}")
+    if not args.dir:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":

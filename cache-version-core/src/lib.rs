@@ -242,6 +242,49 @@ pub mod __private {
 
     pub use crate::hints as features;
 
+    /// `VERSION` of a derived named type whose template digest and first `children`
+    /// children the derive hashed at native speed, ending at chaining value `cv`, assuming
+    /// those children are the std types it named; `std` is the compiler's answer
+    /// ([`SameProbe`]). Equal to `Version::of(shape)` whatever the arguments: see
+    /// `Version::resumed`.
+    pub const fn version_resumed(
+        shape: &Shape,
+        std: bool,
+        children: usize,
+        cv: &[u8; 32],
+    ) -> Version {
+        if std {
+            Version::resumed(shape, children, cv)
+        } else {
+            Version::of(shape)
+        }
+    }
+
+    /// The std types the derive may assume a field has (see `version_resumed`), by paths no
+    /// user type can shadow.
+    pub use core::option::Option;
+    pub use core::primitive;
+    pub use std::boxed::Box;
+    pub use std::collections::{BTreeMap, HashMap, VecDeque};
+    pub use std::string::String;
+    pub use std::vec::Vec;
+
+    /// Answers "is `A` the type `B`?" for concrete types: the inherent `SAME` below applies
+    /// only when they are equal and takes precedence over [`NotSame::SAME`].
+    pub struct SameProbe<A: ?Sized, B: ?Sized>(PhantomData<A>, PhantomData<B>);
+
+    impl<A: ?Sized> SameProbe<A, A> {
+        /// The two types are one.
+        pub const SAME: bool = true;
+    }
+
+    /// The fallback of [`SameProbe`]: two different types.
+    pub trait NotSame {
+        /// Different types.
+        const SAME: bool = false;
+    }
+    impl<A: ?Sized, B: ?Sized> NotSame for SameProbe<A, B> {}
+
     /// A plain variant (no bump, no reader metadata, not untagged).
     pub const fn variant(
         name: &'static str,

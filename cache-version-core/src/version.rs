@@ -91,6 +91,31 @@ impl Version {
         }
     }
 
+    /// [`Version::of`] a named shape whose first blocks were compressed ahead of time: the
+    /// template digest and its first `children` children (whose versions the caller knows),
+    /// ending at chaining value `cv`. Resumes from `cv` when those blocks are whole and not
+    /// the last of the first chunk; otherwise, and for any other shape, computes
+    /// `Version::of(shape)`.
+    pub(crate) const fn resumed(shape: &Shape, children: usize, cv: &[u8; 32]) -> Version {
+        let Shape::Named(named) = shape else {
+            return Version::of(shape);
+        };
+        let body = &named.body;
+        let n = body.child_count();
+        // The template and `children` children fill whole blocks, a child is left for the
+        // last block, all within the first 1024-byte chunk.
+        if children.is_multiple_of(2) || children >= n || n > 31 {
+            return Version::of(shape);
+        }
+        let mut h = blake3::Hasher::resumed(cv, children.div_ceil(2));
+        let mut i = children;
+        while i < n {
+            h.update_in_place(body.child(i).version.as_bytes());
+            i += 1;
+        }
+        Version(h.finalize())
+    }
+
     /// `BLAKE3(template_digest ‖ children…)`: the one combining step of the version rule.
     pub const fn combine(template_digest: &[u8; 32], children: &[Version]) -> Version {
         Version(blake3::hash_digests(template_digest, children))

@@ -164,7 +164,13 @@ fn expand(input: &Input) -> TokenStream {
             let shape = named_shape(input, body, &args);
             // The model name is `Named::model_name` of the shape: the trait's default.
             extra.model_items = Some(TokenStream::new());
-            quote!(const SHAPE: &'static _cv::Shape = #shape;)
+            let version = resumed_version(input, body);
+            if version.is_some() {
+                extra.checks.extend(quote!(
+                    use _cv::NotSame as _;
+                ));
+            }
+            quote!(const SHAPE: &'static _cv::Shape = #shape; #version)
         }
         Model::Transparent(field) => transparent_items(&field.ty),
         Model::Same(t) => transparent_items(&TyIr::Rust(t.clone())),
@@ -263,6 +269,28 @@ fn named_shape(input: &Input, body: &Body, args: &[TokenStream]) -> TokenStream 
             #name, #digest, #body, #bump, #default, #deny, &[#(#args),*],
         ))
     }
+}
+
+/// `VERSION` resumed from blocks hashed here (see `prefix.rs`) when the leading children are
+/// std types; nothing (the trait's default) otherwise. The `bool` is the compiler's answer to
+/// "are the field types the std types the derive took them for?".
+fn resumed_version(input: &Input, body: &Body) -> Option<TokenStream> {
+    let digest = template::digest(&template::named(input.bump, body));
+    let crate::prefix::Prefix {
+        children,
+        types,
+        std,
+        cv,
+    } = crate::prefix::prefix(&digest, body)?;
+    let cv = proc_macro2::Literal::byte_string(&cv);
+    Some(quote! {
+        const VERSION: _cv::Version = _cv::version_resumed(
+            Self::SHAPE,
+            <_cv::SameProbe<(#(#types,)*), (#(#std,)*)>>::SAME,
+            #children,
+            #cv,
+        );
+    })
 }
 
 fn body_tokens(body: &Body) -> TokenStream {

@@ -99,6 +99,22 @@ fn parent(left: &[u32; 8], right: &[u32; 8], root: bool) -> [u32; 8] {
     compress(&IV, &block, 0, 64, PARENT | if root { ROOT } else { 0 })
 }
 
+/// The chaining value after compressing `blocks` (64 bytes each) as the first blocks of the
+/// first chunk, none of them the last: what the const hasher resumes from
+/// (`__private::version_resumed`).
+pub fn chain(blocks: &[[u8; 64]]) -> [u8; 32] {
+    let mut cv = IV;
+    for (i, block) in blocks.iter().enumerate() {
+        let flags = if i == 0 { CHUNK_START } else { 0 };
+        cv = compress(&cv, &words(block), 0, 64, flags);
+    }
+    let mut bytes = [0u8; 32];
+    for (i, w) in cv.iter().enumerate() {
+        bytes[4 * i..4 * i + 4].copy_from_slice(&w.to_le_bytes());
+    }
+    bytes
+}
+
 /// The BLAKE3 hash of `input`.
 pub fn hash(input: &[u8]) -> [u8; 32] {
     let chunks: Vec<&[u8]> = if input.is_empty() {

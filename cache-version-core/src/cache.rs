@@ -519,6 +519,7 @@ impl<S: Store, C: Codec> CacheBuilder<S, C> {
         if config.max_value_len == 0 {
             return Err(ConfigError::ZeroLimit("value size"));
         }
+        let flights: Arc<Flights> = Arc::default();
         let local = match &config.local_tier {
             None => None,
             Some(_) if !config.envelope => return Err(ConfigError::LocalTierNeedsEnvelope),
@@ -528,7 +529,13 @@ impl<S: Store, C: Codec> CacheBuilder<S, C> {
                     .store
                     .watch(prefix.as_bytes())
                     .ok_or(ConfigError::LocalTierNeedsWatch)?;
-                let front = LocalFront::new(local, watch);
+                // Another process's write or delete of a key overtakes this cache's load of
+                // it, as this cache's own do: the loaded value is returned but not written
+                // back over the newer state (the cache-aside race, narrowed to the report's
+                // latency).
+                let flights = flights.clone();
+                let front =
+                    LocalFront::new(local, watch, Arc::new(move |key| flights.invalidate(key)));
                 front.start();
                 Some(front)
             }
@@ -545,7 +552,7 @@ impl<S: Store, C: Codec> CacheBuilder<S, C> {
                 breaker: Breaker::new(config.breaker.clone()),
                 config,
                 stats: Registry::default(),
-                flights: Arc::default(),
+                flights,
                 throttles: Throttles::default(),
                 write_backs: Arc::new(tokio::sync::Semaphore::new(WRITE_BACKS)),
                 local,
@@ -1987,7 +1994,9 @@ where
     /// loader. A `get_or_load` of the same key from inside its own loader fails with
     /// [`CacheError::Reentrant`] instead of waiting for itself. The loaded value is written
     /// with the default TTL before the waiters get it (best effort: a failed write is logged
-    /// and counted, and the value is still returned).
+    /// and counted, and the value is still returned), unless the key was written or deleted
+    /// while it loaded (through this cache, or, with a local tier, by any client the store
+    /// reports): the value may then predate the change, so it is returned but not written.
     ///
     /// # Errors
     /// - [`LoadError::Loader`]: the loader returned an error (this caller's loader, or the
@@ -2907,8 +2916,13 @@ where
                 if shared.config.background_write_back {
                     self.write_back_in_background(logical, leader, value.clone(), ttl);
                 } else {
-                    if let Err(e) = self.write(logical, &value, ttl).await {
-                        tracing::warn!(error = %e, "could not cache the loaded value");
+                    // A write or delete of the key since the load began (through this cache,
+                    // or reported by the store: another process) makes the loaded value
+                    // possibly older than the store's state: returned, not written back.
+                    if !leader.overtaken() {
+                        if let Err(e) = self.write(logical, &value, ttl).await {
+                            tracing::warn!(error = %e, "could not cache the loaded value");
+                        }
                     }
                     leader.finish(Outcome::Value(value.clone()));
                 }

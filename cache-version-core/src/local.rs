@@ -486,6 +486,9 @@ struct WatchCounts {
 pub(crate) struct LocalFront {
     tier: Arc<LocalTier>,
     watch: Mutex<Option<Watch>>,
+    /// Told of every key the store reports changed (the cache marks a load of that key in
+    /// flight as overtaken, so it does not write back a value read before the change).
+    on_change: ChangeHook,
     task: OnceLock<tokio::task::AbortHandle>,
     counts: Arc<WatchCounts>,
 }
@@ -507,12 +510,17 @@ impl Drop for LocalFront {
     }
 }
 
+/// What the cache does with each key the store reports changed, besides the tier.
+pub(crate) type ChangeHook = Arc<dyn Fn(&[u8]) + Send + Sync>;
+
 impl LocalFront {
-    /// A tier with `config`'s bounds, fed by `watch` once started.
-    pub(crate) fn new(config: &LocalConfig, watch: Watch) -> LocalFront {
+    /// A tier with `config`'s bounds, fed by `watch` once started; `on_change` is told of
+    /// every key reported changed.
+    pub(crate) fn new(config: &LocalConfig, watch: Watch, on_change: ChangeHook) -> LocalFront {
         LocalFront {
             tier: Arc::new(LocalTier::new(config)),
             watch: Mutex::new(Some(watch)),
+            on_change,
             task: OnceLock::new(),
             counts: Arc::default(),
         }
@@ -538,7 +546,12 @@ impl LocalFront {
         let Some(watch) = slot.take() else {
             return;
         };
-        let task = runtime.spawn(follow(self.tier.clone(), watch, self.counts.clone()));
+        let task = runtime.spawn(follow(
+            self.tier.clone(),
+            watch,
+            self.counts.clone(),
+            self.on_change.clone(),
+        ));
         // Only the holder of the watch gets here.
         let _ = self.task.set(task.abort_handle());
     }
@@ -623,10 +636,18 @@ impl LocalFront {
 
 /// The task of a [`LocalFront`]: applies every report of the watch to the tier, logging each
 /// change of state once.
-async fn follow(tier: Arc<LocalTier>, mut watch: Watch, counts: Arc<WatchCounts>) {
+async fn follow(
+    tier: Arc<LocalTier>,
+    mut watch: Watch,
+    counts: Arc<WatchCounts>,
+    on_change: ChangeHook,
+) {
     while let Some(event) = watch.recv().await {
         match &event {
             WatchEvent::Invalidated(keys) => {
+                for key in keys {
+                    on_change(key);
+                }
                 counts
                     .invalidations
                     .fetch_add(keys.len() as u64, Ordering::Relaxed);

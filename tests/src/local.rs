@@ -276,12 +276,65 @@ pub async fn single_flight_is_unchanged<S: Store + Clone>(store: S, _other: S) {
     assert_eq!(name(held(&users, "hot").await).as_deref(), Some("loaded"));
 }
 
+/// The cache-aside race, narrowed: while this cache loads a key, another cache (or this one)
+/// writes or deletes it; the loaded value is returned but not written back over the newer
+/// state (the change, or its report from the store, marks the load overtaken).
+pub async fn another_caches_change_overtakes_a_load<S: Store + Clone>(store: S, other: S) {
+    let ns = unique_ns("local-overtake");
+    let a = local_cache(store.clone(), &ns);
+    let b = local_cache(other, &ns);
+    usable(&a).await;
+    usable(&b).await;
+    let (ua, ub) = (a.model::<User>(), b.model::<User>());
+    ub.get("join").await.unwrap();
+    ua.get("join").await.unwrap();
+    past_young_window().await;
+    for (delete, same_cache) in [(true, false), (false, false), (true, true)] {
+        let key = format!("race-{delete}-{same_cache}");
+        let writer = if same_cache { ua.clone() } else { ub.clone() };
+        // A load that read the database before the other cache's change.
+        let load = {
+            let ua = ua.clone();
+            let key = key.clone();
+            tokio::spawn(async move {
+                ua.get_or_load(&key, || async {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    user("loaded before the change")
+                })
+                .await
+                .unwrap()
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if delete {
+            // The key must exist for its delete to be a change.
+            writer.set(&key, &user("to delete")).await.unwrap();
+            writer.delete(&key).await.unwrap();
+        } else {
+            writer.set(&key, &user("newer")).await.unwrap();
+        }
+        assert_eq!(load.await.unwrap(), user("loaded before the change"));
+        let stored = store.get(&ua.key(&key).unwrap()).await.unwrap();
+        let stored = stored.map(|bytes| ua.decode_value(&bytes).unwrap().full_name);
+        let want = if delete {
+            None
+        } else {
+            Some("newer".to_string())
+        };
+        assert_eq!(
+            stored, want,
+            "the load wrote back over the other cache's change"
+        );
+    }
+}
+
 /// The names of every case, in order.
 pub const CASES: &[&str] = &[
     "local_hits_skip_the_store_and_writes_read_back",
     "other_caches_changes_reach_the_tier",
     "another_builds_writes_reach_the_tier",
     "single_flight_is_unchanged",
+    "another_caches_change_overtakes_a_load",
 ];
 
 /// One `#[tokio::test]` per case of this module, each on two stores from `$make` (which
@@ -294,6 +347,7 @@ macro_rules! local_suite {
             other_caches_changes_reach_the_tier,
             another_builds_writes_reach_the_tier,
             single_flight_is_unchanged,
+            another_caches_change_overtakes_a_load,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

@@ -65,6 +65,9 @@ pub struct Figures {
     pub b_prepop_hits: AtomicU64,
     pub b_prepop_misses: AtomicU64,
     pub samples: Mutex<Vec<String>>,
+    /// The distinct stale values read, as (key, value): one stale entry read many times is
+    /// one incident.
+    pub stale_incidents: Mutex<std::collections::BTreeSet<(u64, String)>>,
 }
 
 pub fn g(c: &AtomicU64) -> u64 {
@@ -290,6 +293,11 @@ async fn worker<S: Store>(
                             let cutoff = started.checked_sub(RACE_WINDOW);
                             if cutoff.is_some_and(|c| db.newer_before(id, rev, c)) {
                                 add(&figures.stale);
+                                figures
+                                    .stale_incidents
+                                    .lock()
+                                    .unwrap()
+                                    .insert((id, value.clone()));
                                 if build.stored(id).await.as_deref() == Some(value.as_str()) {
                                     add(&figures.stale_in_store);
                                 }
@@ -435,6 +443,11 @@ where
     }
 }
 
+/// The distinct stale values read in a run (see [`Figures::stale_incidents`]).
+fn incidents(o: &Outcome) -> u64 {
+    o.figures.stale_incidents.lock().unwrap().len() as u64
+}
+
 pub fn rate(hits: u64, misses: u64) -> f64 {
     if hits + misses == 0 {
         0.0
@@ -475,7 +488,8 @@ where
         let f = &*o.figures;
         println!(
             "{label} {what}: {} ops in {:.2?}; reads {} = {} hits + {} misses; wrong {}, stale \
-             past {RACE_WINDOW:?} {} ({} still in the store), errors {}; decode errors {}, \
+             past {RACE_WINDOW:?} {} ({} still in the store, {} distinct), errors {}; decode \
+             errors {}, \
              untrusted {}, fallback hits {}",
             g(&f.ops),
             o.elapsed,
@@ -485,6 +499,7 @@ where
             g(&f.wrong),
             g(&f.stale),
             g(&f.stale_in_store),
+            incidents(o),
             g(&f.errors),
             o.a_stats.decode_error + o.b_stats.decode_error,
             o.a_stats.untrusted + o.b_stats.untrusted,
@@ -506,9 +521,11 @@ where
     // after an update's delete), no more with a second build. Both runs are short and noisy:
     // allow the larger of 3 reads and a fifth of the baseline.
     // Every stale read is counted (a stale entry read five times is five); the cache-aside
-    // race leaves a few such entries per run at random, in both runs, and a missed
-    // cross-build invalidation leaves thousands (10,528 against 10 before the live-version
-    // registry). Stale reads the store does not explain are compared strictly.
+    // race leaves a few such entries per run at random, in both runs (one hot key read 16
+    // times while stale has been seen), and a missed cross-build invalidation leaves
+    // thousands (10,528 stale reads against 10 before the live-version registry). Stale
+    // reads the store does not explain are compared strictly; distinct stale values (one
+    // per stale entry) loosely.
     let unexplained = |o: &Outcome| g(&o.figures.stale) - g(&o.figures.stale_in_store);
     let (base, two) = (unexplained(&baseline), unexplained(&both));
     assert!(
@@ -517,10 +534,10 @@ where
          with one: {:?}",
         both.figures.samples.lock().unwrap()
     );
-    let (base, two) = (g(&baseline.figures.stale), g(&both.figures.stale));
+    let (base, two) = (incidents(&baseline), incidents(&both));
     assert!(
-        two <= base + (base / 2).max(10),
-        "{label}: {two} stale reads with two builds against {base} with one: {:?}",
+        two <= base + (base / 2).max(3),
+        "{label}: {two} stale values with two builds against {base} with one: {:?}",
         both.figures.samples.lock().unwrap()
     );
     let f = &*both.figures;
@@ -566,7 +583,8 @@ where
         let f = &*o.figures;
         println!(
             "{label} {what}: {} ops in {:.2?}; reads {} = {} hits ({} local) + {} misses; wrong \
-             {}, stale past {RACE_WINDOW:?} {} ({} still in the store: the cache-aside race), \
+             {}, stale past {RACE_WINDOW:?} {} ({} still in the store: the cache-aside race; {} \
+             distinct), \
              errors {}",
             g(&f.ops),
             o.elapsed,
@@ -577,6 +595,7 @@ where
             g(&f.wrong),
             g(&f.stale),
             g(&f.stale_in_store),
+            incidents(o),
             g(&f.errors),
         );
         let samples = f.samples.lock().unwrap();
@@ -587,7 +606,8 @@ where
     // The tier's own staleness: stale reads the store does not explain (the store already
     // held something newer right after the read). The cache-aside race (a load writing back
     // after an update's delete) puts stale values in the store with or without a tier, a few
-    // per run at random; it is counted apart and compared loosely.
+    // per run at random, each read any number of times; those are compared as distinct
+    // stale values, loosely.
     let unexplained = |o: &Outcome| g(&o.figures.stale) - g(&o.figures.stale_in_store);
     let (base, with) = (unexplained(&off), unexplained(&on));
     assert!(
@@ -596,10 +616,10 @@ where
          {base} without: {:?}",
         on.figures.samples.lock().unwrap()
     );
-    let (base, with) = (g(&off.figures.stale), g(&on.figures.stale));
+    let (base, with) = (incidents(&off), incidents(&on));
     assert!(
-        with <= base + (base / 2).max(10),
-        "{label}: {with} stale reads with the local tier against {base} without: {:?}",
+        with <= base + (base / 2).max(3),
+        "{label}: {with} stale values with the local tier against {base} without: {:?}",
         on.figures.samples.lock().unwrap()
     );
     let local = on.a_stats.local_hit + on.b_stats.local_hit;

@@ -325,3 +325,98 @@ async fn a_cluster_walk_starts_again_when_the_slot_map_changes() {
     assert!(w.seen == want, "{} of {} seen", w.seen.len(), want.len());
     assert_eq!(w.restarted_pages, 1, "{w:?}");
 }
+
+/// A cleanup over a redis-server that restarts (with its data) in the middle of the run
+/// either finishes with every old key dealt with, or says what it left: an `Ok` report whose
+/// `failed` and `pending` count exactly the old keys still there, or a scan error saying the
+/// walk is incomplete. Never `Ok` with keys silently left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cleanup_over_a_restarted_server_is_complete_or_says_so() {
+    use cache_version_core::rollout::SweepError;
+    use cache_version_core::Cache;
+    use cache_version_tests::rollout::{v1, User, UserV1};
+
+    const OLD: usize = 4_000;
+    let server = RedisServer::start();
+    let port = server.port();
+    let store = RedisStore::builder(server.url())
+        .response_timeout(Duration::from_secs(2))
+        .build()
+        .await
+        .unwrap();
+    let ns = unique_ns("sweep-restart");
+    // Builds that announce nothing: only the restart stands between the sweep and its keys.
+    let build = |s: RedisStore| {
+        Cache::builder(s)
+            .namespace(ns.as_str())
+            .live_versions(false)
+            .build()
+            .unwrap()
+    };
+    let old = build(store.clone()).model::<UserV1>();
+    let entries: Vec<(String, UserV1)> = (0..OLD as u64)
+        .map(|i| (i.to_string(), v1(i, "old")))
+        .collect();
+    old.set_many(entries).await.unwrap();
+    let users = build(store.clone()).model::<User>();
+    // About two seconds of work at this rate; the server restarts a few hundred ms in.
+    let run = tokio::spawn(async move {
+        users
+            .cleanup()
+            .batch_size(100)
+            .rate_limit(2_000.0)
+            .run()
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    save_and_kill(&server);
+    let restarted = Restarted::start(port, server.dir(), &[]);
+    let outcome = run.await.unwrap();
+
+    // What is left of the old version, read once the server is back.
+    let prefix = format!("{ns}:User:{}:", old.key_version());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let left = loop {
+        let mut left = 0;
+        let mut cursor = ScanCursor::start();
+        let walked = loop {
+            match store.scan_prefix(prefix.as_bytes(), cursor, 1000).await {
+                Ok(page) => {
+                    left += page.keys.len();
+                    match page.cursor {
+                        Some(c) => cursor = c,
+                        None => break true,
+                    }
+                }
+                Err(_) => break false,
+            }
+        };
+        if walked {
+            break left;
+        }
+        assert!(Instant::now() < deadline, "the server did not come back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    match outcome {
+        Ok(report) => {
+            println!("cleanup over a restart: Ok {report:?}; {left} old keys left");
+            assert!(report.balances(), "{report:?}");
+            assert_eq!(
+                left as u64,
+                report.failed + report.pending,
+                "keys left that the report does not own up to: {report:?}"
+            );
+        }
+        Err(e @ SweepError::Scan { .. }) => {
+            println!("cleanup over a restart: {e}; {left} old keys left");
+            assert!(e.to_string().contains("incomplete"), "{e}");
+            let SweepError::Scan { report, .. } = &e else {
+                unreachable!()
+            };
+            assert!(report.balances(), "{report:?}");
+            assert!(left > 0 || report.pending == 0, "{report:?}");
+        }
+        Err(e) => panic!("unexpected error: {e}"),
+    }
+    drop(restarted);
+}

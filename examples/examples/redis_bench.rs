@@ -791,6 +791,48 @@ async fn standalone<C: Codec + Clone>(
     Ok(())
 }
 
+/// Runs `ops` operations over `tasks` spawned tasks: `task(t, n)` is task `t`'s future,
+/// which does `n` operations (its state is set up once, outside the timed loop's
+/// operations); key ops/s.
+async fn throughput<F, Fut>(tasks: usize, ops: usize, task: F) -> f64
+where
+    F: Fn(usize, usize) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let per_task = (ops / tasks).max(1);
+    let start = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|t| tokio::spawn(task(t, per_task)))
+        .collect();
+    for h in handles {
+        h.await.unwrap();
+    }
+    (per_task * tasks) as f64 / start.elapsed().as_secs_f64()
+}
+
+/// A cache on its own `RedisStore` with the bench's settings (TTL, no jitter, 5 s timeout),
+/// in namespace `ns`, with `more` settings.
+async fn bench_cache<C: Codec + Clone>(
+    url: &str,
+    codec: C,
+    ns: &str,
+    more: impl FnOnce(
+        cache_version_core::CacheBuilder<RedisStore, C>,
+    ) -> cache_version_core::CacheBuilder<RedisStore, C>,
+) -> Result<Cache<RedisStore, C>, Box<dyn std::error::Error>> {
+    let store = RedisStore::builder(url)
+        .response_timeout(Duration::from_secs(2))
+        .build()
+        .await?;
+    let builder = Cache::builder(store)
+        .codec(codec)
+        .namespace(ns)
+        .default_ttl(TTL)
+        .ttl_jitter(0.0)
+        .timeout(Duration::from_secs(5));
+    Ok(more(builder).build()?)
+}
+
 /// The hot-key table: one key read by every task, by a typed `get` (and `get_shared`) through
 /// a cache with a local tier, against raw `GET` of the same bytes on a `ConnectionManager`
 /// (the same connection kind the cache's store uses). Interleaved rounds, medians; the goal
@@ -800,18 +842,10 @@ async fn hot_key<C: Codec + Clone>(
     url: &str,
     codec: C,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let store = RedisStore::builder(url)
-        .response_timeout(Duration::from_secs(2))
-        .build()
-        .await?;
-    let cache = Cache::builder(store)
-        .codec(codec)
-        .namespace("bench-hot")
-        .default_ttl(TTL)
-        .ttl_jitter(0.0)
-        .timeout(Duration::from_secs(5))
-        .local_tier(cache_version_core::LocalConfig::default())
-        .build()?;
+    let cache = bench_cache(url, codec, "bench-hot", |b| {
+        b.local_tier(cache_version_core::LocalConfig::default())
+    })
+    .await?;
     let users = cache.model::<Profile>();
     let started = Instant::now();
     while !cache.local_stats().is_some_and(|s| s.usable) {
@@ -838,41 +872,31 @@ async fn hot_key<C: Codec + Clone>(
         let users = users.clone();
         let raw = raw.clone();
         let full = full.clone();
-        let tasks = a.tasks;
-        async move {
-            let per_task = (ops / tasks).max(1);
-            let start = Instant::now();
-            let mut handles = Vec::new();
-            for _ in 0..tasks {
-                let users = users.clone();
-                let mut raw = raw.clone();
-                let full = full.clone();
-                handles.push(tokio::spawn(async move {
-                    for _ in 0..per_task {
-                        match side {
-                            Hot::Typed => {
-                                std::hint::black_box(users.get("hot").await.unwrap().unwrap());
-                            }
-                            Hot::Shared => {
-                                std::hint::black_box(users.get_shared("hot").await.unwrap());
-                            }
-                            Hot::Raw => {
-                                let v: Option<Vec<u8>> = redis::cmd("GET")
-                                    .arg(&full)
-                                    .query_async(&mut raw)
-                                    .await
-                                    .unwrap();
-                                std::hint::black_box(v.unwrap());
-                            }
+        throughput(a.tasks, ops, move |_, n| {
+            let users = users.clone();
+            let mut raw = raw.clone();
+            let full = full.clone();
+            async move {
+                for _ in 0..n {
+                    match side {
+                        Hot::Typed => {
+                            std::hint::black_box(users.get("hot").await.unwrap().unwrap());
+                        }
+                        Hot::Shared => {
+                            std::hint::black_box(users.get_shared("hot").await.unwrap());
+                        }
+                        Hot::Raw => {
+                            let v: Option<Vec<u8>> = redis::cmd("GET")
+                                .arg(&full)
+                                .query_async(&mut raw)
+                                .await
+                                .unwrap();
+                            std::hint::black_box(v.unwrap());
                         }
                     }
-                }));
+                }
             }
-            for h in handles {
-                h.await.unwrap();
-            }
-            (per_task * tasks) as f64 / start.elapsed().as_secs_f64()
-        }
+        })
     };
     let local_before = users.stats().local_hit;
     let sides = [Hot::Typed, Hot::Shared, Hot::Raw];
@@ -918,27 +942,11 @@ async fn live_versions<C: Codec + Clone>(
     codec: C,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let beat = Duration::from_millis(100);
-    let cache_in = |ns: String| {
-        let codec = codec.clone();
-        async move {
-            let store = RedisStore::builder(url)
-                .response_timeout(Duration::from_secs(2))
-                .build()
-                .await?;
-            let cache = Cache::builder(store)
-                .codec(codec)
-                .namespace(ns)
-                .default_ttl(TTL)
-                .ttl_jitter(0.0)
-                .timeout(Duration::from_secs(5))
-                .heartbeat(beat)
-                .build()?;
-            Ok::<_, Box<dyn std::error::Error>>(cache)
-        }
-    };
-    let alone = cache_in("bench-live-1".into()).await?.model::<Profile>();
-    let shared = cache_in("bench-live-2".into()).await?.model::<Profile>();
-    let old_build = cache_in("bench-live-2".into()).await?;
+    let cache_in =
+        |ns: &'static str| bench_cache(url, codec.clone(), ns, move |b| b.heartbeat(beat));
+    let alone = cache_in("bench-live-1").await?.model::<Profile>();
+    let shared = cache_in("bench-live-2").await?.model::<Profile>();
+    let old_build = cache_in("bench-live-2").await?;
     let old = old_build.model::<ProfileV0>();
     old.get("join").await?;
     alone.get("join").await?;
@@ -953,30 +961,19 @@ async fn live_versions<C: Codec + Clone>(
     let value = profile(7);
     let run = |h: ModelHandle<Profile, RedisStore, C>, delete: bool, ops: usize| {
         let value = value.clone();
-        let tasks = a.tasks;
-        async move {
-            let per_task = (ops / tasks).max(1);
-            let start = Instant::now();
-            let mut handles = Vec::new();
-            for t in 0..tasks {
-                let h = h.clone();
-                let value = value.clone();
-                handles.push(tokio::spawn(async move {
-                    for i in 0..per_task {
-                        let key = (t * per_task + i) % 1000;
-                        if delete {
-                            h.delete(key).await.unwrap();
-                        } else {
-                            h.set(key, &value).await.unwrap();
-                        }
+        throughput(a.tasks, ops, move |t, n| {
+            let (h, value) = (h.clone(), value.clone());
+            async move {
+                for i in 0..n {
+                    let key = (t * n + i) % 1000;
+                    if delete {
+                        h.delete(key).await.unwrap();
+                    } else {
+                        h.set(key, &value).await.unwrap();
                     }
-                }));
+                }
             }
-            for h in handles {
-                h.await.unwrap();
-            }
-            (per_task * tasks) as f64 / start.elapsed().as_secs_f64()
-        }
+        })
     };
     // [set, delete] x [one live version, two].
     let mut tput: [[Vec<f64>; 2]; 2] = Default::default();

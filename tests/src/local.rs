@@ -6,10 +6,13 @@
 //! pair of stores.
 #![allow(missing_docs)]
 
+use std::fmt::Debug;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use cache_version_core::{Cache, LocalConfig, LocalStats, ModelHandle, Store};
+use cache_version_core::{Cache, CacheVersion, LocalConfig, LocalStats, ModelHandle, Store};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use crate::rollout::{User, UserV1};
 use crate::suite::{past_young_window, unique_ns, FAST_BEAT};
@@ -79,7 +82,11 @@ fn name(v: Option<User>) -> Option<String> {
 
 /// Reads `key` until it is served by the tier (a read fills it; reports of earlier changes
 /// may still refuse fills for a moment); returns the value.
-async fn held<S: Store>(h: &ModelHandle<User, S>, key: &str) -> Option<User> {
+async fn held<T, S>(h: &ModelHandle<T, S>, key: &str) -> Option<T>
+where
+    T: CacheVersion + Serialize + DeserializeOwned + Clone + Send + Sync + Debug + 'static,
+    S: Store,
+{
     let start = Instant::now();
     loop {
         let before = h.stats().local_hit;
@@ -222,15 +229,7 @@ pub async fn another_builds_writes_reach_the_tier<S: Store + Clone>(store: S, ot
     for (round, delete) in [(0, false), (1, true), (2, false), (3, true)] {
         let key = format!("x{round}");
         old.set(&key, &v1("r1")).await.unwrap();
-        let start = Instant::now();
-        loop {
-            let before = old.stats().local_hit;
-            if old.get(&key).await.unwrap().is_some() && old.stats().local_hit > before {
-                break;
-            }
-            assert!(start.elapsed() < WITHIN, "{key} not served locally");
-            tokio::time::sleep(Duration::from_micros(200)).await;
-        }
+        held(&old, &key).await;
         if delete {
             new.delete(&key).await.unwrap();
         } else {

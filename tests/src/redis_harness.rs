@@ -246,6 +246,24 @@ impl RedisServer {
         cmd.query(&mut self.admin())
             .unwrap_or_else(|e| panic!("{args:?} on port {}: {e}", self.port))
     }
+
+    /// The ids of this server's connections with client-side tracking on (`CLIENT LIST`
+    /// flags hold `t`): the local tiers' and watches' report connections.
+    pub fn tracking_clients(&self) -> Vec<String> {
+        let list: String = self.cmd(&["CLIENT", "LIST"]);
+        list.lines()
+            .filter(|l| {
+                l.split(' ')
+                    .find_map(|f| f.strip_prefix("flags="))
+                    .is_some_and(|f| f.contains('t'))
+            })
+            .filter_map(|l| {
+                l.split(' ')
+                    .find_map(|f| f.strip_prefix("id="))
+                    .map(str::to_owned)
+            })
+            .collect()
+    }
 }
 
 impl Drop for RedisServer {

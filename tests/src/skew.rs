@@ -456,6 +456,42 @@ pub fn rate(hits: u64, misses: u64) -> f64 {
     }
 }
 
+/// The rollout both comparisons run: both builds, B migrating and dual-writing, no tier.
+const DEPLOY: Plan = Plan {
+    prepopulated: 1000,
+    churn: 300,
+    tasks_per_build: 8,
+    run_for: Duration::from_millis(1500),
+    max_ops_per_task: 100_000,
+    migration: true,
+    second_build: true,
+    local: false,
+};
+
+/// `other` has no more stale reads past the window than `base`: stale reads the store does
+/// not explain are compared strictly, distinct stale values loosely. Every stale read is
+/// counted (a stale entry read five times is five); the cache-aside race (a load writing
+/// back after an update's delete) leaves a few stale entries per run at random, in any run
+/// (one hot key read 16 times while stale has been seen), while a missed cross-build
+/// invalidation leaves thousands (10,528 stale reads against 10 before the live-version
+/// registry) and a tier that kept what the store no longer holds leaves stale reads the
+/// store does not explain.
+fn assert_no_more_stale(label: &str, base: &Outcome, other: &Outcome, what: &str) {
+    let unexplained = |o: &Outcome| g(&o.figures.stale) - g(&o.figures.stale_in_store);
+    let (b, o) = (unexplained(base), unexplained(other));
+    assert!(
+        o <= b + (b / 5).max(3),
+        "{label}: {o} stale reads the store does not explain {what}, against {b}: {:?}",
+        other.figures.samples.lock().unwrap()
+    );
+    let (b, o) = (incidents(base), incidents(other));
+    assert!(
+        o <= b + (b / 2).max(3),
+        "{label}: {o} stale values {what}, against {b}: {:?}",
+        other.figures.samples.lock().unwrap()
+    );
+}
+
 /// Both builds (B migrating and dual-writing) against the baseline: no decode error, no
 /// wrong value, no more stale reads past the window than the baseline has, and B warm on
 /// A's keys.
@@ -465,16 +501,7 @@ where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = S>,
 {
-    let plan = Plan {
-        prepopulated: 1000,
-        churn: 300,
-        tasks_per_build: 8,
-        run_for: Duration::from_millis(1500),
-        max_ops_per_task: 100_000,
-        migration: true,
-        second_build: true,
-        local: false,
-    };
+    let plan = DEPLOY;
     let baseline = run(
         &make,
         Plan {
@@ -520,26 +547,7 @@ where
     // Stale reads past the window: what any cache-aside cache has (a load writing back
     // after an update's delete), no more with a second build. Both runs are short and noisy:
     // allow the larger of 3 reads and a fifth of the baseline.
-    // Every stale read is counted (a stale entry read five times is five); the cache-aside
-    // race leaves a few such entries per run at random, in both runs (one hot key read 16
-    // times while stale has been seen), and a missed cross-build invalidation leaves
-    // thousands (10,528 stale reads against 10 before the live-version registry). Stale
-    // reads the store does not explain are compared strictly; distinct stale values (one
-    // per stale entry) loosely.
-    let unexplained = |o: &Outcome| g(&o.figures.stale) - g(&o.figures.stale_in_store);
-    let (base, two) = (unexplained(&baseline), unexplained(&both));
-    assert!(
-        two <= base + (base / 5).max(3),
-        "{label}: {two} stale reads the store does not explain with two builds against {base} \
-         with one: {:?}",
-        both.figures.samples.lock().unwrap()
-    );
-    let (base, two) = (incidents(&baseline), incidents(&both));
-    assert!(
-        two <= base + (base / 2).max(3),
-        "{label}: {two} stale values with two builds against {base} with one: {:?}",
-        both.figures.samples.lock().unwrap()
-    );
+    assert_no_more_stale(label, &baseline, &both, "with two builds (against one)");
     let f = &*both.figures;
     let b_rate = rate(g(&f.b_prepop_hits), g(&f.b_prepop_misses));
     assert!(g(&f.b_prepop_hits) > 100, "too few reads to judge");
@@ -560,16 +568,7 @@ where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = S>,
 {
-    let plan = Plan {
-        prepopulated: 1000,
-        churn: 300,
-        tasks_per_build: 8,
-        run_for: Duration::from_millis(1500),
-        max_ops_per_task: 100_000,
-        migration: true,
-        second_build: true,
-        local: false,
-    };
+    let plan = DEPLOY;
     let off = run(&make, plan).await;
     let on = run(
         &make,
@@ -603,25 +602,7 @@ where
         assert_eq!(g(&f.errors), 0, "{what}: errors: {samples:?}");
         assert_eq!(o.a_stats.decode_error + o.b_stats.decode_error, 0);
     }
-    // The tier's own staleness: stale reads the store does not explain (the store already
-    // held something newer right after the read). The cache-aside race (a load writing back
-    // after an update's delete) puts stale values in the store with or without a tier, a few
-    // per run at random, each read any number of times; those are compared as distinct
-    // stale values, loosely.
-    let unexplained = |o: &Outcome| g(&o.figures.stale) - g(&o.figures.stale_in_store);
-    let (base, with) = (unexplained(&off), unexplained(&on));
-    assert!(
-        with <= base + (base / 5).max(3),
-        "{label}: {with} stale reads the store does not explain with the local tier, against \
-         {base} without: {:?}",
-        on.figures.samples.lock().unwrap()
-    );
-    let (base, with) = (incidents(&off), incidents(&on));
-    assert!(
-        with <= base + (base / 2).max(3),
-        "{label}: {with} stale values with the local tier against {base} without: {:?}",
-        on.figures.samples.lock().unwrap()
-    );
+    assert_no_more_stale(label, &off, &on, "with the local tier (against none)");
     let local = on.a_stats.local_hit + on.b_stats.local_hit;
     assert!(
         local * 10 > g(&on.figures.hits),

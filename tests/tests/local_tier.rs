@@ -45,23 +45,6 @@ mod cluster {
     cache_version_tests::local_suite!(super::cluster_pair);
 }
 
-/// The ids of the connections with tracking on (`flags` holds `t`).
-fn tracking_clients(server: &RedisServer) -> Vec<String> {
-    let list: String = server.cmd(&["CLIENT", "LIST"]);
-    list.lines()
-        .filter(|l| {
-            l.split(' ')
-                .find_map(|f| f.strip_prefix("flags="))
-                .is_some_and(|f| f.contains('t'))
-        })
-        .filter_map(|l| {
-            l.split(' ')
-                .find_map(|f| f.strip_prefix("id="))
-                .map(str::to_owned)
-        })
-        .collect()
-}
-
 /// `CLIENT KILL` of the tracking connection clears the tier and keeps it unused (every read
 /// goes to Redis) until tracking is back; then it serves again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,7 +65,7 @@ async fn a_killed_tracking_connection_clears_the_tier() {
         }
         let before = cache.local_stats().unwrap();
         assert!(before.entries >= 1, "{before:?}");
-        let ids = tracking_clients(&server);
+        let ids = server.tracking_clients();
         assert_eq!(ids.len(), 1, "one tracking connection");
         let _: i64 = server.cmd(&["CLIENT", "KILL", "ID", &ids[0]]);
         let start = Instant::now();

@@ -116,23 +116,6 @@ fn redis_cli(port: u16, args: &[&str]) {
     assert!(out.status.success(), "redis-cli {args:?}: {out:?}");
 }
 
-/// The ids of the connections with tracking on (`flags` holds `t`).
-fn tracking_clients(server: &RedisServer) -> Vec<String> {
-    let list: String = server.cmd(&["CLIENT", "LIST"]);
-    list.lines()
-        .filter(|l| {
-            l.split(' ')
-                .find_map(|f| f.strip_prefix("flags="))
-                .is_some_and(|f| f.contains('t'))
-        })
-        .filter_map(|l| {
-            l.split(' ')
-                .find_map(|f| f.strip_prefix("id="))
-                .map(str::to_owned)
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_reports_every_writer_to_every_watch() {
     let server = RedisServer::shared();
@@ -207,10 +190,10 @@ async fn redis_reports_every_writer_to_every_watch() {
         expect_quiet(w, Duration::from_millis(300)).await;
     }
     // Dropping a watch closes its tracking connection.
-    let before = tracking_clients(server).len();
+    let before = server.tracking_clients().len();
     drop(wa);
     let deadline = Instant::now() + WITHIN;
-    while tracking_clients(server).len() >= before {
+    while server.tracking_clients().len() >= before {
         assert!(Instant::now() < deadline, "the tracking connection stayed");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -287,7 +270,7 @@ async fn redis_flushes_and_lost_connections() {
     let mut w2 = other.watch(prefix.as_bytes()).unwrap();
     established(&mut w).await;
     established(&mut w2).await;
-    assert_eq!(tracking_clients(&server).len(), 2);
+    assert_eq!(server.tracking_clients().len(), 2);
     store.set(b"p:a", b"v", None).await.unwrap();
     for w in [&mut w, &mut w2] {
         expect_keys(w, b"p:", &[b"p:a".to_vec()]).await;
@@ -303,7 +286,7 @@ async fn redis_flushes_and_lost_connections() {
     }
     // Killing every tracking connection: lost, then established again, then reporting.
     for _round in 0..3 {
-        for id in tracking_clients(&server) {
+        for id in server.tracking_clients() {
             let _: i64 = server.cmd(&["CLIENT", "KILL", "ID", &id]);
         }
         for w in [&mut w, &mut w2] {
@@ -445,14 +428,14 @@ async fn cluster_flushes_and_lost_connections() {
     established(&mut w).await;
     for node in cluster.nodes() {
         assert_eq!(
-            tracking_clients(node).len(),
+            node.tracking_clients().len(),
             1,
             "one tracking connection per primary"
         );
     }
     // Killing the tracking connection of one primary: lost, then established.
     let node = &cluster.nodes()[1];
-    for id in tracking_clients(node) {
+    for id in node.tracking_clients() {
         let _: i64 = node.cmd(&["CLIENT", "KILL", "ID", &id]);
     }
     expect_event(&mut w, WatchEvent::Lost).await;

@@ -1365,15 +1365,8 @@ where
         let full = self.full_key(logical)?;
         if let Some(local) = &self.inner.cache.shared.local {
             let member = self.joined().await?;
-            if let Some(entry) = local.lookup::<T>(&full) {
-                if matches!(member, Member::Off)
-                    || self.trusts(entry.times, member, envelope::now_ms())
-                {
-                    let counters = &self.inner.cfg.counters;
-                    counters.record(Event::Hit);
-                    counters.record(Event::LocalHit);
-                    return Ok(Some(entry.value.clone()));
-                }
+            if let Some(entry) = self.local_entry(local, &full, member) {
+                return Ok(Some(entry.value.clone()));
             }
         }
         traced!(self.span("get"), async {
@@ -2395,11 +2388,16 @@ where
     }
 
     /// The local tier's entry for `full`, when it holds one this build may serve now (the
-    /// same trust check as the store's entries: see [`crate::live`]); counted.
+    /// same trust check as the store's entries: see [`crate::live`]); counted as a hit.
     #[inline]
-    fn local_hit(&self, local: &LocalFront, full: &[u8], member: Member<'_>) -> Option<Read<T>>
+    fn local_entry(
+        &self,
+        local: &LocalFront,
+        full: &[u8],
+        member: Member<'_>,
+    ) -> Option<Arc<crate::local::Entry<T>>>
     where
-        T: Clone + Send + Sync + 'static,
+        T: Send + Sync + 'static,
     {
         let entry = local.lookup::<T>(full)?;
         if !matches!(member, Member::Off) && !self.trusts(entry.times, member, envelope::now_ms()) {
@@ -2408,6 +2406,16 @@ where
         let counters = &self.inner.cfg.counters;
         counters.record(Event::Hit);
         counters.record(Event::LocalHit);
+        Some(entry)
+    }
+
+    /// [`ModelHandle::local_entry`] as a read (the value cloned).
+    #[inline]
+    fn local_hit(&self, local: &LocalFront, full: &[u8], member: Member<'_>) -> Option<Read<T>>
+    where
+        T: Clone + Send + Sync + 'static,
+    {
+        let entry = self.local_entry(local, full, member)?;
         Some(Read::Hit(T::clone(&entry.value), entry.times))
     }
 

@@ -1321,9 +1321,19 @@ where
     {
         let key = key.key_bytes();
         let logical: &[u8] = &key;
-        let full = self.full_key(logical)?;
+        let full = self.read_key(logical)?;
+        let member = match self.joined_now() {
+            Some(m) => m,
+            None => self.join_slow().await?,
+        };
+        // A local hit, before the store read's (larger) future is made.
+        if let Some(local) = &self.inner.cache.shared.local {
+            if let Some(entry) = self.local_entry(local, &full, member) {
+                return Ok(Some(T::clone(&entry.value)));
+            }
+        }
         traced!(self.span("get"), async {
-            Ok(match self.read(logical, &full).await? {
+            Ok(match self.read_store(logical, &full, member).await? {
                 Read::Hit(v, _) => Some(v),
                 Read::Stale(_) | Read::Miss { .. } | Read::Absent => None,
             })
@@ -1362,15 +1372,18 @@ where
     {
         let key = key.key_bytes();
         let logical: &[u8] = &key;
-        let full = self.full_key(logical)?;
+        let full = self.read_key(logical)?;
+        let member = match self.joined_now() {
+            Some(m) => m,
+            None => self.join_slow().await?,
+        };
         if let Some(local) = &self.inner.cache.shared.local {
-            let member = self.joined().await?;
             if let Some(entry) = self.local_entry(local, &full, member) {
-                return Ok(Some(entry.value.clone()));
+                return Ok(Some(entry.value));
             }
         }
         traced!(self.span("get"), async {
-            Ok(match self.read(logical, &full).await? {
+            Ok(match self.read_store(logical, &full, member).await? {
                 Read::Hit(v, _) => Some(Arc::new(v)),
                 Read::Stale(_) | Read::Miss { .. } | Read::Absent => None,
             })
@@ -2293,6 +2306,18 @@ where
     }
 
     fn full_key(&self, logical: &[u8]) -> Result<Vec<u8>, CacheError> {
+        self.check_key_len(logical)?;
+        Ok(self.inner.cfg.prefix.key(logical))
+    }
+
+    /// [`ModelHandle::full_key`] for a single-key read: on the stack when it fits.
+    #[inline]
+    fn read_key(&self, logical: &[u8]) -> Result<crate::key::KeyBuf, CacheError> {
+        self.check_key_len(logical)?;
+        Ok(self.inner.cfg.prefix.key_buf(logical))
+    }
+
+    fn check_key_len(&self, logical: &[u8]) -> Result<(), CacheError> {
         let limit = self.inner.cache.shared.config.max_key_len;
         if logical.len() > limit {
             return Err(CacheError::KeyTooLong {
@@ -2302,7 +2327,7 @@ where
                 limit,
             });
         }
-        Ok(self.inner.cfg.prefix.key(logical))
+        Ok(())
     }
 
     /// Encodes a value written at `times` and checks the size limit.
@@ -2355,14 +2380,28 @@ where
     where
         T: Clone + Send + Sync + 'static,
     {
-        let cache = &self.inner.cache;
         let member = self.joined().await?;
-        let local = cache.shared.local.as_ref();
-        if let Some(local) = local {
+        if let Some(local) = &self.inner.cache.shared.local {
             if let Some(hit) = self.local_hit(local, full, member) {
                 return Ok(hit);
             }
         }
+        self.read_store(logical, full, member).await
+    }
+
+    /// [`ModelHandle::read`] past the local tier (the caller looked there): the store's
+    /// entry, which then fills the tier.
+    async fn read_store(
+        &self,
+        logical: &[u8],
+        full: &[u8],
+        member: Member<'_>,
+    ) -> Result<Read<T>, CacheError>
+    where
+        T: Clone + Send + Sync + 'static,
+    {
+        let cache = &self.inner.cache;
+        let local = cache.shared.local.as_ref();
         let token = local.map(|l| l.token(full));
         match cache.timed(cache.shared.store.get(full)).await {
             Ok(v) => match self
@@ -2395,17 +2434,20 @@ where
         local: &LocalFront,
         full: &[u8],
         member: Member<'_>,
-    ) -> Option<Arc<crate::local::Entry<T>>>
+    ) -> Option<crate::local::Entry<T>>
     where
         T: Send + Sync + 'static,
     {
-        let entry = local.lookup::<T>(full)?;
-        if !matches!(member, Member::Off) && !self.trusts(entry.times, member, envelope::now_ms()) {
+        // One clock read for the entry's deadline and the trust check.
+        let now = envelope::now_ms();
+        let entry = local.lookup::<T>(full, now)?;
+        if !self.trusts(entry.times, member, now) {
             return None;
         }
-        let counters = &self.inner.cfg.counters;
-        counters.record(Event::Hit);
-        counters.record(Event::LocalHit);
+        self.inner
+            .cfg
+            .counters
+            .record_both(Event::Hit, Event::LocalHit);
         Some(entry)
     }
 
@@ -2703,13 +2745,25 @@ where
     /// this model has a handle in this cache, and the first announcement. A registry the
     /// store cannot reach now is `Member::Unknown` (tried again on the next call).
     async fn joined(&self) -> Result<Member<'_>, CacheError> {
+        if let Some(member) = self.joined_now() {
+            return Ok(member);
+        }
+        self.join_slow().await
+    }
+
+    /// [`ModelHandle::joined`] once joined (or with the registry off): no future to make.
+    #[inline]
+    fn joined_now(&self) -> Option<Member<'_>> {
+        if !self.inner.cache.shared.live.config.enabled {
+            return Some(Member::Off);
+        }
+        self.inner.member.get().map(|state| Member::Known(state))
+    }
+
+    /// The first [`ModelHandle::joined`] (and each one after a failed attempt).
+    #[cold]
+    async fn join_slow(&self) -> Result<Member<'_>, CacheError> {
         let shared = &self.inner.cache.shared;
-        if !shared.live.config.enabled {
-            return Ok(Member::Off);
-        }
-        if let Some(state) = self.inner.member.get() {
-            return Ok(Member::Known(state));
-        }
         let (related, reads) = match self.inner.versions.as_deref() {
             Some(v) => (
                 v.hexes().iter().map(|(h, _)| *h).collect::<Vec<_>>(),

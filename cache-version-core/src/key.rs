@@ -315,6 +315,22 @@ impl KeyPrefix {
         key
     }
 
+    /// The full key of `logical` on the stack when it fits in [`KeyBuf`]'s inline bytes (most
+    /// keys), else in one allocation: for reads, whose hit should allocate nothing.
+    pub(crate) fn key_buf(&self, logical: &[u8]) -> KeyBuf {
+        let len = self.bytes.len() + logical.len();
+        if len > KeyBuf::INLINE {
+            return KeyBuf::Heap(self.key(logical));
+        }
+        let mut buf = [0u8; KeyBuf::INLINE];
+        buf[..self.bytes.len()].copy_from_slice(&self.bytes);
+        buf[self.bytes.len()..len].copy_from_slice(logical);
+        KeyBuf::Inline {
+            buf,
+            len: len as u8,
+        }
+    }
+
     /// The logical key of `key` if `key` starts with this prefix.
     pub fn strip<'k>(&self, key: &'k [u8]) -> Option<&'k [u8]> {
         key.strip_prefix(&*self.bytes)
@@ -324,6 +340,32 @@ impl KeyPrefix {
 impl fmt::Debug for KeyPrefix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "KeyPrefix({})", String::from_utf8_lossy(&self.bytes))
+    }
+}
+
+/// A full key built by [`KeyPrefix::key_buf`]: inline up to [`KeyBuf::INLINE`] bytes.
+pub(crate) enum KeyBuf {
+    /// The key's bytes are `buf[..len]`.
+    Inline { buf: [u8; KeyBuf::INLINE], len: u8 },
+    /// A longer key.
+    Heap(Vec<u8>),
+}
+
+impl KeyBuf {
+    /// The longest key kept inline: a namespace, a model name, the 32-digit version, three
+    /// colons and a logical key of several dozen bytes.
+    pub(crate) const INLINE: usize = 128;
+}
+
+impl std::ops::Deref for KeyBuf {
+    type Target = [u8];
+
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match self {
+            KeyBuf::Inline { buf, len } => &buf[..usize::from(*len)],
+            KeyBuf::Heap(v) => v,
+        }
     }
 }
 

@@ -19,8 +19,9 @@
 //! | memory per entry beyond the keys and values (RSS, 100k and 1M entries) | 50 bytes | 370 bytes |
 //! | clean debug build of the crate and its dependencies (new crates in this tree) | 4.2 s wall, 1.7 s CPU (3: hashbrown, equivalent, quick_cache) | 19.1 s wall, 9.2 s CPU (15) |
 //!
-//! quick_cache has no expiry of its own: the deadline is kept in the entry and checked on
-//! every hit (one clock read, 25-30 ns of the hit); an expired entry is removed when it is
+//! quick_cache has no expiry of its own: the deadline is kept in the entry (wall-clock
+//! milliseconds, like the envelope's logical expiry) and checked on every hit against the
+//! clock read the cache's trust check uses too (one read per hit); an expired entry is removed when it is
 //! read, else it waits for eviction (it still counts toward the bounds). Its eviction is
 //! CLOCK-Pro (scan resistant), per shard (`4 × cores` shards): an entry heavier than about
 //! `max_bytes / shards` is not kept. The bound on entries is kept by weighing every entry at
@@ -54,13 +55,14 @@ use std::any::Any;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::envelope::Times;
+use crate::envelope::{now_ms, Times};
 use crate::store::{Watch, WatchEvent};
 
 /// A decoded value in the local tier: the cache stores an `Arc<T>` and gets it back with
-/// [`LocalTier::get_as`].
+/// [`LocalTier::get_as`] (one reference count for the tier and every reader, no second
+/// allocation around it).
 pub(crate) type LocalValue = Arc<dyn Any + Send + Sync>;
 
 /// The settings of a local tier of decoded values in front of the store. Start from
@@ -132,7 +134,9 @@ pub(crate) struct FillToken {
 #[derive(Clone)]
 struct Slot {
     value: LocalValue,
-    expires: Instant,
+    times: Option<Times>,
+    /// The deadline, wall-clock milliseconds since the Unix epoch ([`now_ms`]).
+    expires_ms: u64,
     weight: u32,
 }
 
@@ -250,18 +254,21 @@ impl LocalTier {
         }
     }
 
-    /// The value under `key` when the tier holds it and its deadline has not passed; `None`
-    /// while suspended.
-    pub(crate) fn get(&self, key: &[u8]) -> Option<LocalValue> {
+    /// The value under `key` and its envelope times when the tier holds it and its deadline
+    /// is after `now_ms` ([`now_ms`]); `None` while suspended.
+    fn get(&self, key: &[u8], now_ms: u64) -> Option<(LocalValue, Option<Times>)> {
         if !self.usable.load(Ordering::Relaxed) {
             return None;
         }
         let slot = self.cache.get(key)?;
-        let now = Instant::now();
-        if slot.expires > now {
-            return Some(slot.value);
+        if slot.expires_ms > now_ms {
+            return Some((slot.value, slot.times));
         }
-        if self.cache.remove_if(key, |s| s.expires <= now).is_some() {
+        if self
+            .cache
+            .remove_if(key, |s| s.expires_ms <= now_ms)
+            .is_some()
+        {
             self.expirations.fetch_add(1, Ordering::Relaxed);
         }
         None
@@ -269,8 +276,14 @@ impl LocalTier {
 
     /// [`LocalTier::get`] as the `Arc<T>` the cache stored (`None` for a value of another
     /// type, which the full key rules out).
-    pub(crate) fn get_as<T: Send + Sync + 'static>(&self, key: &[u8]) -> Option<Arc<T>> {
-        self.get(key)?.downcast::<T>().ok()
+    pub(crate) fn get_as<T: Send + Sync + 'static>(
+        &self,
+        key: &[u8],
+        now_ms: u64,
+    ) -> Option<Entry<T>> {
+        let (value, times) = self.get(key, now_ms)?;
+        let value = value.downcast::<T>().ok()?;
+        Some(Entry { value, times })
     }
 
     /// Taken before the store call whose answer fills the tier (a read, or a write whose
@@ -300,23 +313,23 @@ impl LocalTier {
         r
     }
 
-    /// Keeps `value` under `key` until `expires_at` (at most [`LocalConfig::max_ttl`] from
-    /// now), weighing `weight` ([`entry_weight`]), unless `token` (taken with
-    /// [`LocalTier::token`] for this key before the store call) went stale; `true` when kept.
+    /// Keeps `value` (written at `times`) under `key` until `expires_ms` (wall-clock
+    /// milliseconds, at most [`LocalConfig::max_ttl`] from now), weighing `weight`
+    /// ([`entry_weight`]), unless `token` (taken with [`LocalTier::token`] for this key
+    /// before the store call) went stale; `true` when kept.
     pub(crate) fn insert(
         &self,
         key: &[u8],
         value: LocalValue,
+        times: Option<Times>,
         weight: usize,
-        expires_at: Instant,
+        expires_ms: u64,
         token: FillToken,
     ) -> bool {
-        let now = Instant::now();
-        let expires = match now.checked_add(self.max_ttl) {
-            Some(latest) => expires_at.min(latest),
-            None => expires_at,
-        };
-        if expires <= now {
+        let now = now_ms();
+        let max_ttl = u64::try_from(self.max_ttl.as_millis()).unwrap_or(u64::MAX);
+        let expires_ms = expires_ms.min(now.saturating_add(max_ttl));
+        if expires_ms <= now {
             self.refused.fetch_add(1, Ordering::Relaxed);
             return false;
         }
@@ -325,7 +338,8 @@ impl LocalTier {
             .max(self.min_weight);
         let slot = Slot {
             value,
-            expires,
+            times,
+            expires_ms,
             weight,
         };
         let mut request = Request {
@@ -428,8 +442,8 @@ impl LocalTier {
     }
 }
 
-/// What the cache keeps per entry: the decoded value and its envelope times (for the trust
-/// check of [`crate::live`] and eager refresh on a local hit).
+/// A local hit: the decoded value and its envelope times (for the trust check of
+/// [`crate::live`] and eager refresh on a local hit).
 pub(crate) struct Entry<T> {
     /// Shared, so [`ModelHandle::get_shared`](crate::ModelHandle::get_shared) serves it
     /// without a copy.
@@ -556,10 +570,15 @@ impl LocalFront {
         let _ = self.task.set(task.abort_handle());
     }
 
-    /// The entry under the full key `key`, if the tier holds one of type `T`.
+    /// The entry under the full key `key`, if the tier holds one of type `T` whose deadline is
+    /// after `now_ms` ([`now_ms`]).
     #[inline]
-    pub(crate) fn lookup<T: Send + Sync + 'static>(&self, key: &[u8]) -> Option<Arc<Entry<T>>> {
-        self.tier().get_as::<Entry<T>>(key)
+    pub(crate) fn lookup<T: Send + Sync + 'static>(
+        &self,
+        key: &[u8],
+        now_ms: u64,
+    ) -> Option<Entry<T>> {
+        self.tier().get_as::<T>(key, now_ms)
     }
 
     /// Taken before the store read whose answer may fill the tier.
@@ -582,30 +601,18 @@ impl LocalFront {
         token: FillToken,
     ) {
         let Some(t) = times else { return };
-        let now = Instant::now();
-        let expires = match t.expires_ms {
-            None => now + Duration::from_secs(365 * 24 * 3600),
-            Some(end_ms) => {
-                let end_ms = match refresh {
-                    Some(f) => {
-                        let life = end_ms.saturating_sub(t.written_ms) as f64;
-                        t.written_ms.saturating_add((life * f) as u64)
-                    }
-                    None => end_ms,
-                };
-                let left = end_ms.saturating_sub(crate::envelope::now_ms());
-                if left == 0 {
-                    return;
-                }
-                now + Duration::from_millis(left)
+        // No logical expiry: max_ttl bounds it.
+        let expires_ms = t.expires_ms.map_or(u64::MAX, |end_ms| match refresh {
+            Some(f) => {
+                let life = end_ms.saturating_sub(t.written_ms) as f64;
+                t.written_ms.saturating_add((life * f) as u64)
             }
-        };
-        let weight = entry_weight(key.len(), encoded_len);
-        let entry: LocalValue = Arc::new(Entry {
-            value: Arc::new(value),
-            times,
+            None => end_ms,
         });
-        self.tier.insert(key, entry, weight, expires, token);
+        let weight = entry_weight(key.len(), encoded_len);
+        let value: LocalValue = Arc::new(value);
+        self.tier
+            .insert(key, value, times, weight, expires_ms, token);
     }
 
     /// Drops the entries of keys this cache has just written or deleted (the store's report of
@@ -692,16 +699,16 @@ impl BenchTier {
         t.resume();
         BenchTier(t)
     }
-    /// [`LocalTier::get_as`].
+    /// [`LocalTier::get_as`] with a clock read, as the cache does it.
     pub fn get_as<T: Send + Sync + 'static>(&self, key: &[u8]) -> Option<Arc<T>> {
-        self.0.get_as(key)
+        self.0.get_as(key, now_ms()).map(|e| e.value)
     }
     /// A token, then an insert (what a fill after a store read costs).
     pub fn fill(&self, key: &[u8], value: LocalValue, encoded_len: usize) -> bool {
         let token = self.0.token(key);
         let weight = entry_weight(key.len(), encoded_len);
-        let expires = Instant::now() + Duration::from_secs(3600);
-        self.0.insert(key, value, weight, expires, token)
+        let expires = now_ms() + 3_600_000;
+        self.0.insert(key, value, None, weight, expires, token)
     }
     /// [`LocalTier::invalidate`].
     pub fn invalidate(&self, key: &[u8]) {
@@ -724,25 +731,33 @@ mod tests {
         t
     }
 
-    fn later() -> Instant {
-        Instant::now() + Duration::from_secs(60)
+    fn later() -> u64 {
+        now_ms() + 60_000
     }
 
     fn put(t: &LocalTier, key: &[u8], v: u64) -> bool {
         let token = t.token(key);
-        t.insert(key, Arc::new(v), 100, later(), token)
+        t.insert(key, Arc::new(v), None, 100, later(), token)
+    }
+
+    fn get(t: &LocalTier, key: &[u8]) -> Option<LocalValue> {
+        t.get(key, now_ms()).map(|(v, _)| v)
+    }
+
+    fn get_as<T: Send + Sync + 'static>(t: &LocalTier, key: &[u8]) -> Option<Arc<T>> {
+        t.get_as::<T>(key, now_ms()).map(|e| e.value)
     }
 
     #[test]
     fn get_insert_invalidate() {
         let t = tier(100, 1 << 20);
-        assert!(t.get(b"k").is_none());
+        assert!(get(&t, b"k").is_none());
         assert!(put(&t, b"k", 7));
-        assert_eq!(t.get_as::<u64>(b"k").as_deref(), Some(&7));
-        assert!(t.get_as::<String>(b"k").is_none(), "another type");
+        assert_eq!(get_as::<u64>(&t, b"k").as_deref(), Some(&7));
+        assert!(get_as::<String>(&t, b"k").is_none(), "another type");
         assert_eq!(t.len(), 1);
         t.invalidate(b"k");
-        assert!(t.get(b"k").is_none());
+        assert!(get(&t, b"k").is_none());
         assert!(put(&t, b"a", 1) && put(&t, b"b", 2));
         t.clear();
         assert_eq!(t.len(), 0);
@@ -754,21 +769,21 @@ mod tests {
         // An invalidation between the token and the fill.
         let token = t.token(b"k");
         t.invalidate(b"k");
-        assert!(!t.insert(b"k", Arc::new(1u64), 100, later(), token));
-        assert!(t.get(b"k").is_none());
+        assert!(!t.insert(b"k", Arc::new(1u64), None, 100, later(), token));
+        assert!(get(&t, b"k").is_none());
         // A flush.
         let token = t.token(b"k");
         t.clear();
-        assert!(!t.insert(b"k", Arc::new(1u64), 100, later(), token));
+        assert!(!t.insert(b"k", Arc::new(1u64), None, 100, later(), token));
         // A lost period, even once resumed.
         let token = t.token(b"k");
         t.suspend();
-        assert!(t.get(b"k").is_none());
+        assert!(get(&t, b"k").is_none());
         let during = t.token(b"k");
-        assert!(!t.insert(b"k", Arc::new(1u64), 100, later(), during));
+        assert!(!t.insert(b"k", Arc::new(1u64), None, 100, later(), during));
         t.resume();
-        assert!(!t.insert(b"k", Arc::new(1u64), 100, later(), token));
-        assert!(!t.insert(b"k", Arc::new(1u64), 100, later(), during));
+        assert!(!t.insert(b"k", Arc::new(1u64), None, 100, later(), token));
+        assert!(!t.insert(b"k", Arc::new(1u64), None, 100, later(), during));
         // Another key's invalidation in another stripe does not matter.
         let token = t.token(b"k");
         let other = (0..)
@@ -776,12 +791,12 @@ mod tests {
             .find(|o| t.token(o).stripe != token.stripe)
             .unwrap();
         t.invalidate(&other);
-        assert!(t.insert(b"k", Arc::new(1u64), 100, later(), token));
+        assert!(t.insert(b"k", Arc::new(1u64), None, 100, later(), token));
         assert_eq!(t.counts().refused_fills, 5);
         // Resuming while usable also refuses the fills under way.
         let token = t.token(b"k");
         t.resume();
-        assert!(!t.insert(b"k", Arc::new(1u64), 100, later(), token));
+        assert!(!t.insert(b"k", Arc::new(1u64), None, 100, later(), token));
     }
 
     #[test]
@@ -789,13 +804,13 @@ mod tests {
         let t = LocalTier::new(&LocalConfig::default());
         assert!(!t.is_usable());
         let token = t.token(b"k");
-        assert!(!t.insert(b"k", Arc::new(1u64), 100, later(), token));
+        assert!(!t.insert(b"k", Arc::new(1u64), None, 100, later(), token));
         t.apply(&WatchEvent::Established);
         assert!(put(&t, b"k", 1) && put(&t, b"j", 2));
         t.apply(&WatchEvent::Invalidated(vec![b"k".to_vec()]));
-        assert!(t.get(b"k").is_none() && t.get(b"j").is_some());
+        assert!(get(&t, b"k").is_none() && get(&t, b"j").is_some());
         t.apply(&WatchEvent::Flushed);
-        assert!(t.get(b"j").is_none() && t.is_usable());
+        assert!(get(&t, b"j").is_none() && t.is_usable());
         assert!(put(&t, b"j", 2));
         t.apply(&WatchEvent::Lost);
         assert!(!t.is_usable() && t.len() == 0);
@@ -811,24 +826,18 @@ mod tests {
         let t = LocalTier::new(&config);
         t.resume();
         let token = t.token(b"short");
-        assert!(t.insert(
-            b"short",
-            Arc::new(1u64),
-            10,
-            Instant::now() + Duration::from_millis(10),
-            token
-        ));
+        assert!(t.insert(b"short", Arc::new(1u64), None, 10, now_ms() + 10, token));
         // A deadline past max_ttl is cut to it.
         assert!(put(&t, b"long", 2));
         // A deadline already past: refused.
         let token = t.token(b"gone");
-        assert!(!t.insert(b"gone", Arc::new(3u64), 10, Instant::now(), token));
-        assert!(t.get(b"short").is_some());
+        assert!(!t.insert(b"gone", Arc::new(3u64), None, 10, now_ms(), token));
+        assert!(get(&t, b"short").is_some());
         std::thread::sleep(Duration::from_millis(15));
-        assert!(t.get(b"short").is_none());
-        assert!(t.get(b"long").is_some());
+        assert!(get(&t, b"short").is_none());
+        assert!(get(&t, b"long").is_some());
         std::thread::sleep(Duration::from_millis(20));
-        assert!(t.get(b"long").is_none());
+        assert!(get(&t, b"long").is_none());
         assert_eq!(t.counts().expirations, 2);
         assert_eq!(t.len(), 0);
     }
@@ -853,7 +862,14 @@ mod tests {
         let t = tier(1_000_000, 1 << 20);
         for i in 0..1000u32 {
             let token = t.token(&i.to_be_bytes());
-            t.insert(&i.to_be_bytes(), Arc::new(i), 10 << 10, later(), token);
+            t.insert(
+                &i.to_be_bytes(),
+                Arc::new(i),
+                None,
+                10 << 10,
+                later(),
+                token,
+            );
         }
         assert!(t.weight() <= 1 << 20);
         assert!(t.len() <= 102 && t.len() >= 80, "{} entries", t.len());
@@ -876,7 +892,7 @@ mod tests {
                     let token = t.token(b"k");
                     let v = store.load(Ordering::SeqCst);
                     std::hint::spin_loop();
-                    t.insert(b"k", Arc::new(v), 100, later(), token);
+                    t.insert(b"k", Arc::new(v), None, 100, later(), token);
                 }
             }));
         }
@@ -886,7 +902,7 @@ mod tests {
             t.invalidate(b"k");
             // Once the invalidation is applied, no value read before the write is there,
             // not even for a moment.
-            if let Some(v) = t.get_as::<u64>(b"k") {
+            if let Some(v) = get_as::<u64>(&t, b"k") {
                 assert_eq!(*v, n);
                 hits += 1;
             }
@@ -896,7 +912,7 @@ mod tests {
         for h in handles {
             h.join().unwrap();
         }
-        if let Some(v) = t.get_as::<u64>(b"k") {
+        if let Some(v) = get_as::<u64>(&t, b"k") {
             assert_eq!(*v, store.load(Ordering::SeqCst));
         }
         assert!(hits > 0, "the fills never got in");

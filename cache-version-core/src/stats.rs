@@ -274,6 +274,20 @@ impl Counters {
         });
     }
 
+    /// Counts one `first` and one `second` (a local hit is also a hit), with one look-up of
+    /// this thread's shard.
+    pub(crate) fn record_both(&self, first: Event, second: Event) {
+        let shard = &self.shards[shard_index()].0;
+        shard[first.index()].fetch_add(1, Ordering::Relaxed);
+        shard[second.index()].fetch_add(1, Ordering::Relaxed);
+        metrics::with_recorder(|r| {
+            r.register_counter(&self.keys[first.index()], &METADATA)
+                .increment(1);
+            r.register_counter(&self.keys[second.index()], &METADATA)
+                .increment(1);
+        });
+    }
+
     pub(crate) fn snapshot(&self) -> Stats {
         let mut s = Stats::default();
         for e in Event::ALL {

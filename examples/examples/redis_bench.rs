@@ -27,7 +27,8 @@
 //! Options: `--redis URL`, `--rounds N` (7), `--ops N` per measurement (20000),
 //! `--tasks N` concurrent tasks (16), `--batch N` keys per batch (100), `--codec
 //! json|msgpack|postcard` (json), `--works get,set,get_many,set_many` to compare only some
-//! operations, `--pin` to bind this process to CPU 0 and the (local) server to CPU 1 (the
+//! operations, `--tables main,hot,live` to print only some of the tables (the main
+//! comparison, the hot-key table, the live-versions table), `--pin` to bind this process to CPU 0 and the (local) server to CPU 1 (the
 //! steadiest figures on a 2-core machine: no scheduler shuffling client and server threads
 //! across cores; the client gets one core), `--only WORK:SIDE` to run one path alone for a
 //! profiler
@@ -100,6 +101,15 @@ struct Args {
     works: Vec<Work>,
     /// `--pin`: this process on CPU 0, the server on CPU 1.
     pin: bool,
+    /// `--tables main,hot,live`: the tables to print (all by default).
+    tables: Vec<String>,
+}
+
+impl Args {
+    /// Whether `--tables` asks for `table` (every table when it was not given).
+    fn table(&self, table: &str) -> bool {
+        self.tables.is_empty() || self.tables.iter().any(|t| t == table)
+    }
 }
 
 fn args() -> Args {
@@ -114,6 +124,7 @@ fn args() -> Args {
         codec: "json".into(),
         works: Vec::new(),
         pin: false,
+        tables: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -128,6 +139,16 @@ fn args() -> Args {
             "--batch" => a.batch = value().parse().expect("--batch N"),
             "--only" => a.only = Some(parse_only(&value())),
             "--codec" => a.codec = value(),
+            "--tables" => {
+                a.tables = value().split(',').map(str::to_string).collect();
+                if let Some(t) = a
+                    .tables
+                    .iter()
+                    .find(|t| !["main", "hot", "live"].contains(&t.as_str()))
+                {
+                    panic!("--tables {t}: main, hot or live");
+                }
+            }
             "--works" => {
                 a.works = value()
                     .split(',')
@@ -631,6 +652,21 @@ async fn standalone<C: Codec + Clone>(
         );
         return Ok(());
     }
+    if a.table("main") {
+        main_table(a, &bench).await;
+    }
+    if a.table("hot") {
+        hot_key(a, url, bench.codec.clone()).await?;
+    }
+    if a.table("live") {
+        live_versions(a, url, bench.codec.clone()).await?;
+    }
+    Ok(())
+}
+
+/// The main table: every operation on every side, then the CPU per operation and the codec
+/// alone.
+async fn main_table<C: Codec + Clone>(a: &Args, bench: &Bench<C>) {
     // Populate and warm up every path.
     for side in [Side::Typed, Side::Store, Side::Raw, Side::RawCodec] {
         bench.run(Work::SetMany, side, KEYS as usize, 1).await;
@@ -773,8 +809,6 @@ async fn standalone<C: Codec + Clone>(
          per {}-byte value",
         bytes.len()
     );
-    hot_key(a, url, bench.codec.clone()).await?;
-    live_versions(a, url, bench.codec.clone()).await?;
     if let (Some(b), Some(e)) = (before, after) {
         let total = (e.total - b.total).max(1) as f64;
         let pct = |x: u64| 100.0 * x as f64 / total;
@@ -788,7 +822,6 @@ async fn standalone<C: Codec + Clone>(
             pct(e.steal - b.steal)
         );
     }
-    Ok(())
 }
 
 /// Runs `ops` operations over `tasks` spawned tasks: `task(t, n)` is task `t`'s future,
@@ -867,18 +900,29 @@ async fn hot_key<C: Codec + Clone>(
         Typed,
         Shared,
         Raw,
+        Clone,
     }
+    // What `get` must do beyond `get_shared`: clone the model (here 16 allocations) out of
+    // the one shared copy, and the caller drops it.
+    let shared_copy = Arc::new(hot.clone());
     let run = |side: Hot, ops: usize| {
         let users = users.clone();
         let raw = raw.clone();
         let full = full.clone();
+        let shared_copy = shared_copy.clone();
         throughput(a.tasks, ops, move |_, n| {
             let users = users.clone();
             let mut raw = raw.clone();
             let full = full.clone();
+            let shared_copy = shared_copy.clone();
             async move {
                 for _ in 0..n {
                     match side {
+                        Hot::Clone => {
+                            std::hint::black_box(Profile::clone(std::hint::black_box(
+                                &shared_copy,
+                            )));
+                        }
                         Hot::Typed => {
                             std::hint::black_box(users.get("hot").await.unwrap().unwrap());
                         }
@@ -899,11 +943,12 @@ async fn hot_key<C: Codec + Clone>(
         })
     };
     let local_before = users.stats().local_hit;
-    let sides = [Hot::Typed, Hot::Shared, Hot::Raw];
-    let mut figures: [Vec<f64>; 3] = [vec![], vec![], vec![]];
+    let sides = [Hot::Typed, Hot::Shared, Hot::Raw, Hot::Clone];
+    let mut figures: [Vec<f64>; 4] = [vec![], vec![], vec![], vec![]];
     let mut typed_ratios = Vec::new();
+    let mut shared_ratios = Vec::new();
     for round in 0..a.rounds {
-        let mut this = [0.0; 3];
+        let mut this = [0.0; 4];
         for k in 0..sides.len() {
             let i = (round + k) % sides.len();
             // The local sides do 20x the operations (a raw-sized count would end in
@@ -917,16 +962,26 @@ async fn hot_key<C: Codec + Clone>(
             figures[i].push(this[i]);
         }
         typed_ratios.push(this[0] / this[2]);
+        shared_ratios.push(this[1] / this[2]);
     }
     let local = users.stats().local_hit - local_before;
-    let [typed, shared, raw_gets] = figures.map(median);
+    let [typed, shared, raw_gets, clones] = figures.map(median);
+    // Per operation, on both cores: a typed get is about get_shared plus the clone.
+    let ns = |ops_per_s: f64| 1e9 / ops_per_s;
     println!(
         "\nhot key (one key, {} tasks), key ops/s, median of {} rounds: typed get with the local \
          tier {typed:.0}, get_shared {shared:.0}, raw GET {raw_gets:.0}; typed/raw {:.1}x (median \
-         of per-round ratios; goal 20x); {local} local hits, local tier {:?}",
+         of per-round ratios; goal 20x), get_shared/raw {:.1}x; the model's clone and drop alone \
+         {clones:.0}/s: wall ns per op typed {:.0} = get_shared {:.0} + clone {:.0} + {:.0}; \
+         {local} local hits, local tier {:?}",
         a.tasks,
         a.rounds,
         median(typed_ratios),
+        median(shared_ratios),
+        ns(typed),
+        ns(shared),
+        ns(clones),
+        ns(typed) - ns(shared) - ns(clones),
         cache.local_stats().expect("a local tier"),
     );
     Ok(())

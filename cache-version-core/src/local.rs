@@ -21,7 +21,10 @@
 //!
 //! quick_cache has no expiry of its own: the deadline is kept in the entry (wall-clock
 //! milliseconds, like the envelope's logical expiry) and checked on every hit against the
-//! clock read the cache's trust check uses too (one read per hit); an expired entry is removed when it is
+//! clock read the cache's trust check uses too (one read per hit). The tier keeps the latest
+//! reading to within a second: a clock that steps back further than that clears the tier (an
+//! entry's deadline, `max_ttl` included, is never overrun by more than about two seconds
+//! whatever the clock does). An expired entry is removed when it is
 //! read, else it waits for eviction (it still counts toward the bounds). Its eviction is
 //! CLOCK-Pro (scan resistant), per shard (`4 × cores` shards): an entry heavier than about
 //! `max_bytes / shards` is not kept. The bound on entries is kept by weighing every entry at
@@ -117,6 +120,10 @@ pub(crate) fn entry_weight(key_len: usize, encoded_len: usize) -> usize {
         .saturating_add(ENTRY_OVERHEAD)
 }
 
+/// How far behind the latest reading the wall clock may go before the tier takes it for a
+/// step back and clears itself; deadlines may thus be overrun by at most about twice this.
+const CLOCK_STEP_MS: u64 = 1000;
+
 /// Stripes of keys for fill tokens: an invalidation refuses the fills of the keys of its
 /// stripe that are under way (a collision costs a fill, never correctness).
 const STRIPES: usize = 1024;
@@ -187,6 +194,9 @@ pub(crate) struct LocalTier {
     stripes: Box<[Mutex<u64>]>,
     /// Bumped by every flush, suspension and resumption, with every stripe locked.
     epoch: AtomicU64,
+    /// The latest clock reading seen by `get`, kept to within [`CLOCK_STEP_MS`]: a reading
+    /// further behind it is a clock stepped back, and the tier is cleared.
+    clock_seen: AtomicU64,
     /// Changed with every stripe locked; read without a lock by `get`.
     usable: AtomicBool,
     min_weight: u32,
@@ -194,6 +204,7 @@ pub(crate) struct LocalTier {
     evictions: Arc<AtomicU64>,
     expirations: AtomicU64,
     refused: AtomicU64,
+    clock_steps: AtomicU64,
 }
 
 /// The tier's own counters (hits and misses are the cache's).
@@ -206,6 +217,8 @@ pub(crate) struct LocalCounts {
     /// Fills refused because their token went stale (an invalidation, a flush or a lost
     /// period since the store call) or the deadline had passed.
     pub(crate) refused_fills: u64,
+    /// Times the wall clock was seen to step back (the tier was cleared).
+    pub(crate) clock_steps: u64,
 }
 
 impl std::fmt::Debug for LocalTier {
@@ -245,12 +258,14 @@ impl LocalTier {
             hasher,
             stripes: (0..STRIPES).map(|_| Mutex::new(0)).collect(),
             epoch: AtomicU64::new(0),
+            clock_seen: AtomicU64::new(0),
             usable: AtomicBool::new(false),
             min_weight: u32::try_from(min_weight).unwrap_or(u32::MAX),
             max_ttl: config.max_ttl,
             evictions,
             expirations: AtomicU64::new(0),
             refused: AtomicU64::new(0),
+            clock_steps: AtomicU64::new(0),
         }
     }
 
@@ -259,6 +274,15 @@ impl LocalTier {
     fn get(&self, key: &[u8], now_ms: u64) -> Option<(LocalValue, Option<Times>)> {
         if !self.usable.load(Ordering::Relaxed) {
             return None;
+        }
+        let seen = self.clock_seen.load(Ordering::Relaxed);
+        if now_ms.saturating_add(CLOCK_STEP_MS) < seen {
+            self.clock_stepped_back(now_ms);
+            return None;
+        }
+        if now_ms > seen.saturating_add(CLOCK_STEP_MS) {
+            // At most about once a second: the line stays shared between cores.
+            self.clock_seen.fetch_max(now_ms, Ordering::Relaxed);
         }
         let slot = self.cache.get(key)?;
         if slot.expires_ms > now_ms {
@@ -272,6 +296,23 @@ impl LocalTier {
             self.expirations.fetch_add(1, Ordering::Relaxed);
         }
         None
+    }
+
+    /// The wall clock went back: every deadline was set on the clock as it was, so an entry
+    /// could now outlive [`LocalConfig::max_ttl`] by the step. Drops everything (and refuses
+    /// the fills under way, whose deadlines came from the old clock).
+    #[cold]
+    fn clock_stepped_back(&self, now_ms: u64) {
+        self.all_stripes(|| {
+            self.epoch.fetch_add(1, Ordering::SeqCst);
+            self.cache.clear();
+            self.clock_seen.store(now_ms, Ordering::Relaxed);
+        });
+        self.clock_steps.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(
+            "local tier cleared: the system clock went back, and its entries' deadlines were \
+             set on the clock as it was"
+        );
     }
 
     /// [`LocalTier::get`] as the `Arc<T>` the cache stored (`None` for a value of another
@@ -438,6 +479,7 @@ impl LocalTier {
             evictions: self.evictions.load(Ordering::Relaxed),
             expirations: self.expirations.load(Ordering::Relaxed),
             refused_fills: self.refused.load(Ordering::Relaxed),
+            clock_steps: self.clock_steps.load(Ordering::Relaxed),
         }
     }
 }
@@ -483,6 +525,9 @@ pub struct LocalStats {
     /// Fills refused: an invalidation, flush or loss came between the store read and the
     /// fill, or the entry's deadline had passed.
     pub refused_fills: u64,
+    /// Times the system clock was seen to go back by more than a second: the tier was cleared
+    /// (its entries' deadlines were set on the clock as it was).
+    pub clock_steps: u64,
 }
 
 #[derive(Default)]
@@ -637,6 +682,7 @@ impl LocalFront {
             evictions: counts.evictions,
             expirations: counts.expirations,
             refused_fills: counts.refused_fills,
+            clock_steps: counts.clock_steps,
         }
     }
 }
@@ -840,6 +886,32 @@ mod tests {
         assert!(get(&t, b"long").is_none());
         assert_eq!(t.counts().expirations, 2);
         assert_eq!(t.len(), 0);
+    }
+
+    #[test]
+    fn a_clock_stepped_back_clears_the_tier() {
+        let t = tier(100, 1 << 20);
+        assert!(put(&t, b"k", 1));
+        let now = now_ms();
+        assert!(t.get(b"k", now).is_some());
+        // Back by less than the tolerance: still served (the deadline holds on its own).
+        assert!(t.get(b"k", now - CLOCK_STEP_MS / 2).is_some());
+        assert_eq!(t.counts().clock_steps, 0);
+        // A fill under way when the clock steps back is refused: its deadline came from the
+        // old clock.
+        let token = t.token(b"j");
+        // Back by an hour: every entry's deadline may now be an hour too far.
+        let back = now - 3_600_000;
+        assert!(t.get(b"k", back).is_none());
+        assert_eq!(t.counts().clock_steps, 1);
+        assert_eq!(t.len(), 0);
+        assert!(!t.insert(b"j", Arc::new(2u64), None, 100, later(), token));
+        // The new reading is the reference from then on; a clock going forward again clears
+        // nothing.
+        assert!(t.get(b"k", back + 1).is_none());
+        assert!(put(&t, b"k", 3));
+        assert!(t.get(b"k", now_ms()).is_some());
+        assert_eq!(t.counts().clock_steps, 1);
     }
 
     #[test]

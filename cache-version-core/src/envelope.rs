@@ -57,7 +57,7 @@
 //! longer written or read: its entries live under other key versions, so an upgrade starts
 //! every model in a fresh key space once (see the CHANGELOG).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::key::KeyVersion;
 
@@ -233,10 +233,9 @@ impl Times {
 }
 
 /// Milliseconds since the Unix epoch, by the system clock (0 for a clock before 1970).
+#[inline]
 pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    crate::clock::now_ms()
 }
 
 /// Appends a header placeholder to `out`; the codec then appends the payload, and [`seal`]

@@ -317,6 +317,7 @@ impl KeyPrefix {
 
     /// The full key of `logical` on the stack when it fits in [`KeyBuf`]'s inline bytes (most
     /// keys), else in one allocation: for reads, whose hit should allocate nothing.
+    #[inline]
     pub(crate) fn key_buf(&self, logical: &[u8]) -> KeyBuf {
         let len = self.bytes.len() + logical.len();
         if len > KeyBuf::INLINE {

@@ -21,7 +21,14 @@ system of cargo and rustc, are what to quote; wall is printed too):
 Then a breakdown of the chained crates: `-Z time-passes` (through RUSTC_BOOTSTRAP=1) of one
 full build of each, the passes that differ most.
 
+With `--callgrind`, the chained crates are also compiled once each under `valgrind --tool=
+callgrind`: instructions, not seconds, so the ratio is the same on a loaded machine and from
+run to run (within a fraction of a percent), with the extra instructions grouped by the rustc
+crate that runs them (`rustc_const_eval` is const evaluation, `cache_version_derive` the
+macro itself). Slow: about 50 times a native build.
+
 Usage: python3 scripts/compile_bench.py [--rounds 5] [--clean-rounds 2] [--sets chained,realistic]
+                                        [--callgrind]
 """
 import argparse
 import os
@@ -154,6 +161,42 @@ def time_passes(crate: str, target: str) -> dict:
     return passes
 
 
+def rustc_command(crate: str, target: str) -> str:
+    """The rustc command line cargo runs for the crate itself (a full, non-incremental build)."""
+    env = dict(os.environ, CARGO_TARGET_DIR=target, CARGO_INCREMENTAL="0")
+    os.utime(os.path.join(crate, "src", "lib.rs"))
+    out = subprocess.run(["cargo", "build", "-v", "--offline"], cwd=crate, env=env, check=True,
+                         capture_output=True, text=True)
+    name = os.path.basename(crate)
+    for line in out.stderr.splitlines():
+        m = re.match(r"\s*Running `(.*)`$", line)
+        if m and f"--crate-name {name} " in m.group(1):
+            return m.group(1)
+    raise RuntimeError(f"no rustc command for {name} in cargo's output")
+
+
+def callgrind(crate: str, target: str, out: str) -> tuple:
+    """Instructions of one full build of the crate under callgrind, and per rustc crate."""
+    cmd = rustc_command(crate, target)
+    run = subprocess.run(f"valgrind --tool=callgrind --callgrind-out-file={out} {cmd}",
+                         shell=True, cwd=crate, capture_output=True, text=True)
+    m = re.search(r"Collected : (\d+)", run.stderr)
+    if run.returncode != 0 or not m:
+        raise RuntimeError(f"callgrind of {crate} failed: {run.stderr[-2000:]}")
+    ann = subprocess.run(["callgrind_annotate", "--threshold=100", out], capture_output=True,
+                         text=True).stdout
+    groups = {}
+    for line in ann.splitlines():
+        f = re.match(r"^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(.*?)(\s+\[.*\])?$", line)
+        if not f or "PROGRAM TOTALS" in line:
+            continue
+        g = re.search(r"(rustc_[a-z_]+|cache_version_derive|serde_derive_internals|serde_derive"
+                      r"|syn|proc_macro2|quote|proc_macro)", f.group(2))
+        key = g.group(1) if g else "other"
+        groups[key] = groups.get(key, 0) + int(f.group(1).replace(",", ""))
+    return int(m.group(1)), groups
+
+
 def report(label, data, base, other):
     for i, unit in ((1, "CPU"), (0, "wall")):
         xs = [r[i] for r in data[base]]
@@ -165,6 +208,7 @@ def report(label, data, base, other):
 
 
 def main():
+    global CORE_FEATURES, N
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--clean-rounds", type=int, default=2)
@@ -173,10 +217,14 @@ def main():
     ap.add_argument("--no-breakdown", action="store_true", help="skip the -Z time-passes runs")
     ap.add_argument("--dir", help="where to generate the crates and their target dir "
                     "(default: a new temporary directory, removed at the end)")
+    ap.add_argument("--models", type=int, default=N,
+                    help="models per generated crate (default 200; fewer for a quick callgrind)")
+    ap.add_argument("--callgrind", action="store_true",
+                    help="also count the instructions of one build of each chained crate")
     ap.add_argument("--models-only", action="store_true",
                     help="depend on the core crate with only the derive feature")
     args = ap.parse_args()
-    global CORE_FEATURES
+    N = args.models
     if args.models_only:
         CORE_FEATURES = ["derive"]
     sets = args.sets.split(",")
@@ -220,9 +268,9 @@ def main():
     n = args.rounds
     if "chained" in sets:
         for mode, data in (("full rebuild", full), ("incremental rebuild", inc)):
-            report(f"chained 200 models + 20 enums, every VERSION in a const, {mode} "
+            report(f"chained {N} models + {E} enums, every VERSION in a const, {mode} "
                    f"(median of {n})", data, "chained_serde", "chained_const")
-            report(f"chained 200 models + 20 enums, no version used, {mode} (median of {n})",
+            report(f"chained {N} models + {E} enums, no version used, {mode} (median of {n})",
                    data, "chained_serde", "chained_lazy")
     if "realistic" in sets:
         report(f"200 realistic models, full rebuild (median of {n})", full, "serde_only", "with_cv")
@@ -243,6 +291,21 @@ def main():
         for p in shown + ["total"]:
             print(f"  {p:34} {a.get(p, 0):7.2f} {b.get(p, 0):7.2f} "
                   f"{b.get(p, 0) - a.get(p, 0):+7.2f}")
+    if "chained" in sets and args.callgrind:
+        counts = {}
+        for k in ("chained_serde", "chained_const"):
+            counts[k] = callgrind(crates[k], targets[k], os.path.join(base, f"callgrind.{k}"))
+        (a, ga), (b, gb) = counts["chained_serde"], counts["chained_const"]
+        print(f"chained {N} models + {E} enums, every VERSION in a const, full rebuild, "
+              f"instructions (callgrind): serde only {a / 1e9:.3f}G, with CacheVersion "
+              f"{b / 1e9:.3f}G, ratio {b / a:.3f}")
+        print("  where the extra instructions run (rustc crate, millions, share of the extra):")
+        extra = b - a
+        keys = sorted(set(ga) | set(gb), key=lambda k: -(gb.get(k, 0) - ga.get(k, 0)))
+        for k in keys[:12]:
+            d = gb.get(k, 0) - ga.get(k, 0)
+            print(f"  {k:28} {ga.get(k, 0) / 1e6:9.1f} {gb.get(k, 0) / 1e6:9.1f} {d / 1e6:+9.1f}"
+                  f" {100 * d / extra:5.1f}%")
     if not args.dir:
         shutil.rmtree(base, ignore_errors=True)
 

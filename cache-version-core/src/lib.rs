@@ -288,6 +288,102 @@ pub mod __private {
     }
     impl<A: ?Sized, B: ?Sized> NotSame for SameProbe<A, B> {}
 
+    /// A version the derive computed at native speed, from the template, the std types it
+    /// took the field types for and the versions earlier derives in this compilation
+    /// computed for the named types among them; `OK` is the compiler's answer to "are those
+    /// assumptions true?" (a [`SameProbe`] and a comparison with each named type's
+    /// `VERSION`). True: `pick` is that version, and const evaluation hashes nothing (a
+    /// 64-byte compression costs about a millisecond of compile time). False: `pick` is the
+    /// version the trait defines, computed as it would be without the derive's help.
+    ///
+    /// Chosen by type, not by an `if`: const evaluation evaluates every constant a body
+    /// mentions, taken branch or not, so a fallback written next to the literal would be paid
+    /// for anyway.
+    pub struct Known<const OK: bool, T: ?Sized>(PhantomData<T>);
+
+    impl<T: ?Sized> Known<true, T> {
+        /// The derive's version of the field type `T`.
+        pub const fn pick(version: &[u8; 32]) -> Version {
+            Version::from_bytes(*version)
+        }
+    }
+
+    impl<T: CacheVersion + ?Sized> Known<false, T> {
+        /// `T::VERSION`: the derive's assumptions did not hold.
+        pub const fn pick(_: &[u8; 32]) -> Version {
+            T::VERSION
+        }
+    }
+
+    /// [`Known`] for a derived type's own `VERSION`: the fallback hashes its shape.
+    pub struct KnownOwn<const OK: bool, T: ?Sized>(PhantomData<T>);
+
+    impl<T: ?Sized> KnownOwn<true, T> {
+        /// The derive's version of `T`.
+        pub const fn pick(version: &[u8; 32]) -> Version {
+            Version::from_bytes(*version)
+        }
+    }
+
+    impl<T: CacheVersion + ?Sized> KnownOwn<false, T> {
+        /// `Version::of(T::SHAPE)`: the derive's assumptions did not hold.
+        pub const fn pick(_: &[u8; 32]) -> Version {
+            Version::of(T::SHAPE)
+        }
+    }
+
+    /// Whether `version` is `expected`: the derive's check of a version it assumed. Written
+    /// for const evaluation: the arrays destructured (no index, no bounds check), one
+    /// comparison per byte.
+    pub const fn version_is(version: &Version, expected: &[u8; 32]) -> bool {
+        let [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31] =
+            *version.as_bytes();
+        let [b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, b20, b21, b22, b23, b24, b25, b26, b27, b28, b29, b30, b31] =
+            *expected;
+        (a0 ^ b0 | a1 ^ b1 | a2 ^ b2 | a3 ^ b3 | a4 ^ b4 | a5 ^ b5 | a6 ^ b6 | a7 ^ b7)
+            | (a8 ^ b8
+                | a9 ^ b9
+                | a10 ^ b10
+                | a11 ^ b11
+                | a12 ^ b12
+                | a13 ^ b13
+                | a14 ^ b14
+                | a15 ^ b15)
+            | (a16 ^ b16
+                | a17 ^ b17
+                | a18 ^ b18
+                | a19 ^ b19
+                | a20 ^ b20
+                | a21 ^ b21
+                | a22 ^ b22
+                | a23 ^ b23)
+            | (a24 ^ b24
+                | a25 ^ b25
+                | a26 ^ b26
+                | a27 ^ b27
+                | a28 ^ b28
+                | a29 ^ b29
+                | a30 ^ b30
+                | a31 ^ b31)
+            == 0
+    }
+
+    /// The child for a field of type `T` whose version is `version` (from [`Known::pick`]).
+    pub const fn ty_known<T: CacheVersion + ?Sized>(version: Version) -> Ty {
+        Ty {
+            shape_fn: crate::version::shape_of::<T>,
+            version,
+        }
+    }
+
+    /// [`field`] with the version from [`Known::pick`].
+    pub const fn field_known<T: CacheVersion + ?Sized>(
+        name: &'static str,
+        version: Version,
+    ) -> Field {
+        Field::new(name, ty_known::<T>(version))
+    }
+
     /// A plain variant (no bump, no reader metadata, not untagged).
     pub const fn variant(
         name: &'static str,

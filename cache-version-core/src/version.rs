@@ -267,7 +267,7 @@ impl Ty {
     }
 }
 
-fn shape_of<T: crate::CacheVersion + ?Sized>() -> &'static Shape {
+pub(crate) fn shape_of<T: crate::CacheVersion + ?Sized>() -> &'static Shape {
     T::SHAPE
 }
 

@@ -161,10 +161,33 @@ fn expand(input: &Input) -> TokenStream {
     };
     let items = match &input.model {
         Model::Named(body) => {
-            let shape = named_shape(input, body, &args);
             // The model name is `Named::model_name` of the shape: the trait's default.
             extra.model_items = Some(TokenStream::new());
-            let version = resumed_version(input, body);
+            let digest = template::digest(&template::named(input.bump, body));
+            let full = input
+                .original
+                .generics
+                .params
+                .is_empty()
+                .then(|| crate::prefix::full(&digest, body))
+                .flatten();
+            let (shape, version) = match &full {
+                Some(full) => {
+                    crate::prefix::record(&input.original.ident, full.version);
+                    extra.checks.extend(known_check(full));
+                    let shape = named_shape(input, body, &args, &full.children);
+                    let v = proc_macro2::Literal::byte_string(&full.version);
+                    let version = quote! {
+                        const VERSION: _cv::Version =
+                            _cv::KnownOwn::<{ __CV_KNOWN }, Self>::pick(#v);
+                    };
+                    (shape, Some(version))
+                }
+                None => (
+                    named_shape(input, body, &args, &[]),
+                    resumed_version(&digest, body),
+                ),
+            };
             if version.is_some() {
                 extra.checks.extend(quote!(
                     use _cv::NotSame as _;
@@ -178,9 +201,9 @@ fn expand(input: &Input) -> TokenStream {
         Model::Proxy { write, read } => {
             let mut own = None;
             let mut side = |s: &Side| match s {
-                Side::Type(t) => ty(&TyIr::Rust(t.clone()), Span::call_site(), None),
+                Side::Type(t) => ty(&TyIr::Rust(t.clone()), Span::call_site(), None, None),
                 Side::Own(body) => {
-                    own = Some(named_shape(input, body, &args));
+                    own = Some(named_shape(input, body, &args, &[]));
                     quote!(_cv::own::<Self>())
                 }
             };
@@ -254,7 +277,32 @@ fn transparent_items(t: &TyIr) -> TokenStream {
     }
 }
 
-fn named_shape(input: &Input, body: &Body, args: &[TokenStream]) -> TokenStream {
+/// `const __CV_KNOWN: bool`: whether the version the derive computed in full holds (the
+/// field types are the std types it took them for, each named type has the version an
+/// earlier derive recorded).
+fn known_check(full: &crate::prefix::Full) -> TokenStream {
+    let crate::prefix::Full {
+        types, std, named, ..
+    } = full;
+    // Spanned on the field's type, like the field's own use of the impl.
+    let named = named.iter().map(|(t, v)| {
+        let v = proc_macro2::Literal::byte_string(v);
+        let span = syn::spanned::Spanned::span(t);
+        quote_spanned!(span=> && _cv::version_is(&<#t as _cv::CacheVersion>::VERSION, #v))
+    });
+    quote! {
+        const __CV_KNOWN: _cv::primitive::bool =
+            <_cv::SameProbe<(#(#types,)*), (#(#std,)*)>>::SAME #(#named)*;
+    }
+}
+
+/// `known`: per child in template order, a version the derive computed (see `prefix::Full`).
+fn named_shape(
+    input: &Input,
+    body: &Body,
+    args: &[TokenStream],
+    known: &[Option<[u8; 32]>],
+) -> TokenStream {
     let name = &input.name;
     let template = template::named(input.bump, body);
     // One byte-string token instead of 32 literals: the expansion is parsed, resolved and
@@ -263,7 +311,7 @@ fn named_shape(input: &Input, body: &Body, args: &[TokenStream]) -> TokenStream 
     let bump = input.bump;
     let default = input.default;
     let deny = input.deny_unknown_fields;
-    let body = body_tokens(body);
+    let body = body_tokens(body, &mut known.iter().copied());
     quote! {
         &_cv::Shape::Named(&_cv::named(
             #name, #digest, #body, #bump, #default, #deny, &[#(#args),*],
@@ -274,14 +322,13 @@ fn named_shape(input: &Input, body: &Body, args: &[TokenStream]) -> TokenStream 
 /// `VERSION` resumed from blocks hashed here (see `prefix.rs`) when the leading children are
 /// std types; nothing (the trait's default) otherwise. The `bool` is the compiler's answer to
 /// "are the field types the std types the derive took them for?".
-fn resumed_version(input: &Input, body: &Body) -> Option<TokenStream> {
-    let digest = template::digest(&template::named(input.bump, body));
+fn resumed_version(digest: &[u8; 32], body: &Body) -> Option<TokenStream> {
     let crate::prefix::Prefix {
         children,
         types,
         std,
         cv,
-    } = crate::prefix::prefix(&digest, body)?;
+    } = crate::prefix::prefix(digest, body)?;
     let cv = proc_macro2::Literal::byte_string(&cv);
     Some(quote! {
         const VERSION: _cv::Version = _cv::version_resumed(
@@ -293,15 +340,16 @@ fn resumed_version(input: &Input, body: &Body) -> Option<TokenStream> {
     })
 }
 
-fn body_tokens(body: &Body) -> TokenStream {
+/// Known children versions (`Known`) are taken from `known` in template order.
+fn body_tokens(body: &Body, known: &mut dyn Iterator<Item = Option<[u8; 32]>>) -> TokenStream {
     match body {
         Body::Unit => quote!(_cv::Body::UnitStruct),
         Body::Newtype(f) => {
-            let t = ty(&f.ty, f.span, f.hint);
+            let t = ty(&f.ty, f.span, f.hint, known.next().flatten());
             quote!(_cv::Body::NewtypeStruct(#t))
         }
         Body::Tuple(fields) => {
-            let fields = fields.iter().map(field_tokens);
+            let fields: Vec<_> = fields.iter().map(|f| field_tokens(f, known)).collect();
             quote!(_cv::Body::TupleStruct(&[#(#fields),*]))
         }
         Body::Struct { tag, fields } => {
@@ -311,7 +359,7 @@ fn body_tokens(body: &Body) -> TokenStream {
                 },
                 None => quote!(_cv::None),
             };
-            let fields = fields.iter().map(field_tokens);
+            let fields: Vec<_> = fields.iter().map(|f| field_tokens(f, known)).collect();
             quote!(_cv::Body::Struct { tag: #tag, fields: &[#(#fields),*] })
         }
         Body::Enum { repr, variants } => {
@@ -323,21 +371,29 @@ fn body_tokens(body: &Body) -> TokenStream {
                 }
                 Repr::Untagged => quote!(_cv::EnumRepr::Untagged),
             };
-            let variants = variants.iter().map(variant_tokens);
+            let variants: Vec<_> = variants.iter().map(|v| variant_tokens(v, known)).collect();
             quote!(_cv::Body::Enum { repr: #repr, variants: &[#(#variants),*] })
         }
     }
 }
 
-fn ty(ty: &TyIr, span: Span, hint: Option<&str>) -> TokenStream {
+/// `known`: the version the derive computed for a std structure around a named type, used
+/// when the compiler confirms it (`__CV_KNOWN`).
+fn ty(ty: &TyIr, span: Span, hint: Option<&str>, known: Option<[u8; 32]>) -> TokenStream {
     match ty {
-        TyIr::Rust(t) => match hint {
+        TyIr::Rust(t) => match (hint, known) {
+            (None, Some(v)) => {
+                let v = proc_macro2::Literal::byte_string(&v);
+                quote_spanned! {span=>
+                    _cv::ty_known::<#t>(_cv::Known::<{ __CV_KNOWN }, #t>::pick(#v))
+                }
+            }
             // A well-known crate's type: a missing impl names the feature that provides it.
-            Some(feature) => {
+            (Some(feature), _) => {
                 let feature = syn::Ident::new(feature, span);
                 quote_spanned!(span=> _cv::features::#feature::ty::<#t>())
             }
-            None => quote_spanned!(span=> _cv::Ty::of::<#t>()),
+            (None, None) => quote_spanned!(span=> _cv::Ty::of::<#t>()),
         },
         TyIr::With { def, path } => quote_spanned! {span=>
             _cv::with_or_opaque(
@@ -365,7 +421,8 @@ fn ty(ty: &TyIr, span: Span, hint: Option<&str>) -> TokenStream {
     }
 }
 
-fn field_tokens(f: &FieldIr) -> TokenStream {
+fn field_tokens(f: &FieldIr, known: &mut dyn Iterator<Item = Option<[u8; 32]>>) -> TokenStream {
+    let known = known.next().flatten();
     let FieldIr {
         name,
         de_name,
@@ -384,6 +441,12 @@ fn field_tokens(f: &FieldIr) -> TokenStream {
         && !f.with_unstated;
     if let (true, TyIr::Rust(t)) = (plain, &f.ty) {
         // Most fields: a short constructor call.
+        if let (Some(v), None) = (known, f.hint) {
+            let v = proc_macro2::Literal::byte_string(&v);
+            return quote_spanned! {f.span=>
+                _cv::field_known::<#t>(#name, _cv::Known::<{ __CV_KNOWN }, #t>::pick(#v))
+            };
+        }
         return match f.hint {
             Some(feature) => {
                 let feature = syn::Ident::new(feature, f.span);
@@ -398,7 +461,7 @@ fn field_tokens(f: &FieldIr) -> TokenStream {
         FieldKind::Flatten => quote!(Flatten),
         FieldKind::FlattenMaybeAbsent => quote!(FlattenMaybeAbsent),
     };
-    let t = ty(&f.ty, f.span, f.hint);
+    let t = ty(&f.ty, f.span, f.hint, known);
     let with_unstated = match (&f.ty, f.with_unstated) {
         (_, false) => quote!(false),
         // A remote definition with an impl is not opaque: only the fallback is unstated.
@@ -422,7 +485,7 @@ fn field_tokens(f: &FieldIr) -> TokenStream {
     }
 }
 
-fn variant_tokens(v: &VariantIr) -> TokenStream {
+fn variant_tokens(v: &VariantIr, known: &mut dyn Iterator<Item = Option<[u8; 32]>>) -> TokenStream {
     let VariantIr {
         name,
         de_name,
@@ -440,7 +503,7 @@ fn variant_tokens(v: &VariantIr) -> TokenStream {
         Style::Struct => quote!(Struct),
         Style::Skipped => quote!(Skipped),
     };
-    let fields = v.fields.iter().map(field_tokens);
+    let fields: Vec<_> = v.fields.iter().map(|f| field_tokens(f, known)).collect();
     let plain = name == de_name
         && !untagged
         && *bump == 0

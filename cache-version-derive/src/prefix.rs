@@ -10,6 +10,19 @@
 //! also emits the std types it assumed, and the compiler answers whether they are the field
 //! types (`__private::SameProbe`, an inherent constant that applies only to two equal types);
 //! when they are not, the version is hashed in full. The version is the same either way.
+//!
+//! When every child is known, the derive computes the whole version ([`full`]). Named types
+//! among the children (`Prev`, `Option<Box<Prev>>`, `Vec<Prev>`) are known from the versions
+//! earlier derives of the same compilation computed in full ([`record`]): a hint, confirmed
+//! by the compiler, which compares each named type's real `VERSION` with the one assumed (and
+//! the std structure around it, as above). The type's `VERSION`, and the versions of the std
+//! structures around named types among its children, are then chosen by type
+//! (`__private::Known`): with the assumptions confirmed, const evaluation hashes nothing;
+//! otherwise it hashes as it would without the hint. On a crate of 200 models holding each
+//! other that removes nearly all of the derive's const evaluation (`scripts/compile_bench.py`).
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{GenericArgument, PathArguments, Type};
@@ -56,6 +69,16 @@ fn combine(template: &[u8; 32], children: &[[u8; 32]]) -> [u8; 32] {
 /// type written through `__private` (primitives as `_cv::primitive::u64`, which no user type
 /// can shadow). Only a guess until the compiler compares the two types.
 pub fn guess(ty: &Type) -> Option<([u8; 32], TokenStream)> {
+    guess_in(ty, &mut None)
+}
+
+/// [`guess`], and with `named` given, also a named type (one identifier, no arguments) that
+/// an earlier derive of this compilation recorded ([`record`]): its version is that record,
+/// pushed on `named` with the type, for the compiler to confirm.
+fn guess_in(
+    ty: &Type,
+    named: &mut Option<&mut Vec<(Type, [u8; 32])>>,
+) -> Option<([u8; 32], TokenStream)> {
     let Type::Path(path) = ty else { return None };
     if path.qself.is_some() || path.path.leading_colon.is_some() || path.path.segments.len() != 1 {
         return None;
@@ -78,7 +101,12 @@ pub fn guess(ty: &Type) -> Option<([u8; 32], TokenStream)> {
     };
     match (name.as_str(), args.as_slice()) {
         (leaf, []) => {
-            let (rust, text, _) = LEAVES.iter().find(|(rust, _, _)| *rust == leaf)?;
+            let Some((rust, text, _)) = LEAVES.iter().find(|(rust, _, _)| *rust == leaf) else {
+                let list = named.as_mut()?;
+                let v = recorded(leaf)?;
+                list.push((ty.clone(), v));
+                return Some((v, quote!(#ty)));
+            };
             let std = syn::Ident::new(rust, proc_macro2::Span::call_site());
             let std = if *rust == "String" {
                 quote!(_cv::String)
@@ -88,23 +116,23 @@ pub fn guess(ty: &Type) -> Option<([u8; 32], TokenStream)> {
             Some((combine(&digest(text), &[]), std))
         }
         ("Box", [t]) => {
-            let (v, std) = guess(t)?;
+            let (v, std) = guess_in(t, named)?;
             Some((v, quote!(_cv::Box<#std>)))
         }
         ("Option", [t]) => {
-            let (v, std) = guess(t)?;
+            let (v, std) = guess_in(t, named)?;
             Some((
                 combine(&digest("option<_>"), &[v]),
                 quote!(_cv::Option<#std>),
             ))
         }
         ("Vec" | "VecDeque", [t]) => {
-            let (v, std) = guess(t)?;
+            let (v, std) = guess_in(t, named)?;
             let outer = syn::Ident::new(&name, proc_macro2::Span::call_site());
             Some((combine(&digest("seq<_>"), &[v]), quote!(_cv::#outer<#std>)))
         }
         ("HashMap" | "BTreeMap", [k, v]) => {
-            let ((kv, ks), (vv, vs)) = (guess(k)?, guess(v)?);
+            let ((kv, ks), (vv, vs)) = (guess_in(k, named)?, guess_in(v, named)?);
             let outer = syn::Ident::new(&name, proc_macro2::Span::call_site());
             Some((
                 combine(&digest("map<_,_>"), &[kv, vv]),
@@ -184,6 +212,75 @@ pub fn prefix<'a>(template: &[u8; 32], body: &'a Body) -> Option<Prefix<'a>> {
         types: known.iter().map(|(t, _, _)| *t).collect(),
         std: known.into_iter().map(|(_, _, std)| std).collect(),
     })
+}
+
+/// Versions earlier derives of this compilation computed in full (`None`: two types of that
+/// name disagreed). Only a hint: a use is confirmed by the compiler (see [`Full`]), so a stale
+/// or wrong record (another type of the same name, an expansion order nobody promised, a
+/// proc-macro server shared by several crates) costs the speed-up and never the version.
+static RECORDED: Mutex<BTreeMap<String, Option<[u8; 32]>>> = Mutex::new(BTreeMap::new());
+
+fn recorded(name: &str) -> Option<[u8; 32]> {
+    RECORDED.lock().ok()?.get(name).copied().flatten()
+}
+
+/// Remembers `ident`'s version, computed in full, for the derives that follow.
+pub fn record(ident: &syn::Ident, version: [u8; 32]) {
+    let name = ident.to_string();
+    let name = name.strip_prefix("r#").unwrap_or(&name).to_owned();
+    if let Ok(mut map) = RECORDED.lock() {
+        let slot = map.entry(name).or_insert(Some(version));
+        if *slot != Some(version) {
+            *slot = None;
+        }
+    }
+}
+
+/// A named type's version computed here in full: every child is a std type whose version is
+/// known here, a type an earlier derive recorded, or std structure around those.
+pub struct Full {
+    pub version: [u8; 32],
+    /// The field types and the std types (over the named ones) they were taken for.
+    pub types: Vec<Type>,
+    pub std: Vec<TokenStream>,
+    /// The named types assumed, with the versions assumed for them.
+    pub named: Vec<(Type, [u8; 32])>,
+    /// Per child in template order: the version of a child that is std structure around a
+    /// named type (`Option<Box<Prev>>`), which const evaluation would otherwise hash (a bare
+    /// named type or a std type costs it nothing or once per crate).
+    pub children: Vec<Option<[u8; 32]>>,
+}
+
+/// The whole version of `body`, when every child can be guessed (see [`Full`]).
+pub fn full(template: &[u8; 32], body: &Body) -> Option<Full> {
+    let mut out = Full {
+        version: [0; 32],
+        types: Vec::new(),
+        std: Vec::new(),
+        named: Vec::new(),
+        children: Vec::new(),
+    };
+    let mut versions = Vec::new();
+    for f in children(body) {
+        let (TyIr::Rust(t), None) = (&f.ty, f.hint) else {
+            return None;
+        };
+        let before = out.named.len();
+        let (v, std) = guess_in(t, &mut Some(&mut out.named))?;
+        let bare = matches!(t, Type::Path(p) if p.path.segments.len() == 1
+            && p.path.segments[0].arguments.is_none());
+        out.children
+            .push((out.named.len() > before && !bare).then_some(v));
+        versions.push(v);
+        out.types.push(t.clone());
+        out.std.push(std);
+    }
+    // One comparison per named type.
+    let mut seen = std::collections::BTreeSet::new();
+    out.named
+        .retain(|(t, _)| seen.insert(quote!(#t).to_string()));
+    out.version = combine(template, &versions);
+    Some(out)
 }
 
 #[cfg(test)]

@@ -143,6 +143,27 @@ mod shadowed {
         d: Tail,
     }
 
+    /// `Vec` here is the user's two-field tuple struct and `Tail` a recorded model: the
+    /// derive's full version (and the field's, a sequence of `Tail`) is wrong and the
+    /// compiler must refuse it, field by field.
+    #[derive(serde::Serialize, CacheVersion)]
+    struct WrapsTail {
+        v: Vec<Tail>,
+        o: Option<Box<Vec<Tail>>>,
+    }
+
+    #[test]
+    fn a_shadowed_wrapper_around_a_recorded_model() {
+        check::<WrapsTail>();
+        cache_version_core::canonical::verify(<WrapsTail as CacheVersion>::SHAPE).unwrap();
+        // The user's `Vec<Tail>`, a named type, not a sequence.
+        let v = <Vec<Tail> as CacheVersion>::VERSION;
+        assert_eq!(
+            <WrapsTail as CacheVersion>::SHAPE.to_string(),
+            format!("struct{{v:Vec@{v},o:option<Vec@{v}>}}")
+        );
+    }
+
     #[test]
     fn user_types_with_std_names() {
         check::<UsesThem>();
@@ -157,5 +178,97 @@ mod shadowed {
             <Aliased as CacheVersion>::VERSION,
             <Real as CacheVersion>::VERSION
         );
+    }
+}
+
+/// Versions the derive computes in full from the versions earlier derives recorded for the
+/// named types among the fields (`Leaf` before `Holder`, `Holder` before `Outer`): what they
+/// claim must be what the shapes hash to, child by child (`verify`), not only as a whole.
+mod recorded {
+    use super::*;
+    use cache_version_core::canonical::verify;
+
+    #[derive(serde::Serialize, CacheVersion)]
+    pub struct Leaf {
+        id: u64,
+        name: String,
+    }
+
+    #[derive(serde::Serialize, CacheVersion)]
+    #[serde(tag = "kind")]
+    pub enum State {
+        Active { since: u64 },
+        Gone { reason: Option<String> },
+    }
+
+    #[derive(serde::Serialize, CacheVersion)]
+    pub struct Holder {
+        leaf: Leaf,
+        boxed: Option<Box<Leaf>>,
+        many: Vec<Leaf>,
+        queue: VecDeque<Option<Leaf>>,
+        by_name: HashMap<String, Leaf>,
+        ordered: BTreeMap<u32, Vec<Leaf>>,
+        state: State,
+    }
+
+    #[derive(serde::Serialize, CacheVersion)]
+    pub struct Outer(
+        Vec<Holder>,
+        Holder,
+        #[serde(skip_serializing_if = "Option::is_none")] Option<Box<Holder>>,
+    );
+
+    /// A type named like a derived one, with another shape: a field written `Item` here is
+    /// this one, whatever an earlier derive of an `Item` recorded.
+    pub mod elsewhere {
+        pub type Item = String;
+    }
+
+    pub mod first {
+        #[derive(serde::Serialize, cache_version_core::CacheVersion)]
+        pub struct Item {
+            x: u8,
+        }
+    }
+
+    mod second {
+        use super::elsewhere::Item;
+        use super::*;
+
+        #[derive(serde::Serialize, CacheVersion)]
+        pub struct UsesItem {
+            items: Vec<Item>,
+            one: Item,
+        }
+
+        #[test]
+        fn a_recorded_version_of_another_type_is_not_used() {
+            check::<UsesItem>();
+            verify(<UsesItem as CacheVersion>::SHAPE).unwrap();
+            assert_eq!(
+                <UsesItem as CacheVersion>::SHAPE.to_string(),
+                "struct{items:seq<str>,one:str}"
+            );
+        }
+    }
+
+    #[test]
+    fn versions_computed_from_recorded_ones_are_the_shapes_versions() {
+        check::<Leaf>();
+        check::<State>();
+        check::<Holder>();
+        check::<Outer>();
+        for shape in [
+            <Holder as CacheVersion>::SHAPE,
+            <Outer as CacheVersion>::SHAPE,
+        ] {
+            verify(shape).unwrap();
+            assert_eq!(
+                cache_version_core::canonical::recompute(&shape.to_string()).unwrap(),
+                Version::of(shape),
+                "{shape}"
+            );
+        }
     }
 }

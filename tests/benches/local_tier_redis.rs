@@ -130,42 +130,24 @@ fn bench(c: &mut Criterion) {
 
     let (t0, p0) = (t.stats(), p.stats());
     let mut g = c.benchmark_group("local_tier_1kb");
-    g.bench_function("local_hit_shared", |b| {
-        b.iter_custom(|n| {
-            let h = t.clone();
-            timed(&rt, n, move || {
-                let h = h.clone();
-                async move { h.get_shared("7").await.unwrap() }
-            })
-        })
-    });
-    g.bench_function("local_hit", |b| {
-        b.iter_custom(|n| {
-            let h = t.clone();
-            timed(&rt, n, move || {
-                let h = h.clone();
-                async move { h.get("7").await.unwrap() }
-            })
-        })
-    });
-    g.bench_function("redis_store_hit", |b| {
-        b.iter_custom(|n| {
-            let h = p.clone();
-            timed(&rt, n, move || {
-                let h = h.clone();
-                async move { h.get("7").await.unwrap() }
-            })
-        })
-    });
-    g.bench_function("memory_store_hit", |b| {
-        b.iter_custom(|n| {
-            let h = m.clone();
-            timed(&rt, n, move || {
-                let h = h.clone();
-                async move { h.get("7").await.unwrap() }
-            })
-        })
-    });
+    // `n` reads of key "7" in a row on the runtime, through `$method` of handle `$h`.
+    macro_rules! read_bench {
+        ($name:literal, $h:expr, $method:ident) => {
+            g.bench_function($name, |b| {
+                b.iter_custom(|n| {
+                    let h = $h.clone();
+                    timed(&rt, n, move || {
+                        let h = h.clone();
+                        async move { h.$method("7").await.unwrap() }
+                    })
+                })
+            });
+        };
+    }
+    read_bench!("local_hit_shared", t, get_shared);
+    read_bench!("local_hit", t, get);
+    read_bench!("redis_store_hit", p, get);
+    read_bench!("memory_store_hit", m, get);
     g.finish();
     // Every timed read of the tiered cache was a local hit, every other one a store hit.
     let (t1, p1) = (t.stats(), p.stats());

@@ -302,8 +302,13 @@ pub mod __private {
     pub struct Known<const OK: bool, T: ?Sized>(PhantomData<T>);
 
     impl<T: ?Sized> Known<true, T> {
-        /// The derive's version of the field type `T`.
+        /// The derive's version of `T` (a field type, or for `pick_own` the derived type).
         pub const fn pick(version: &[u8; 32]) -> Version {
+            Version::from_bytes(*version)
+        }
+
+        /// [`Known::pick`], for a derived type's own `VERSION`.
+        pub const fn pick_own(version: &[u8; 32]) -> Version {
             Version::from_bytes(*version)
         }
     }
@@ -313,21 +318,10 @@ pub mod __private {
         pub const fn pick(_: &[u8; 32]) -> Version {
             T::VERSION
         }
-    }
 
-    /// [`Known`] for a derived type's own `VERSION`: the fallback hashes its shape.
-    pub struct KnownOwn<const OK: bool, T: ?Sized>(PhantomData<T>);
-
-    impl<T: ?Sized> KnownOwn<true, T> {
-        /// The derive's version of `T`.
-        pub const fn pick(version: &[u8; 32]) -> Version {
-            Version::from_bytes(*version)
-        }
-    }
-
-    impl<T: CacheVersion + ?Sized> KnownOwn<false, T> {
-        /// `Version::of(T::SHAPE)`: the derive's assumptions did not hold.
-        pub const fn pick(_: &[u8; 32]) -> Version {
+        /// `Version::of(T::SHAPE)` (`T::VERSION` is the constant being defined): the
+        /// derive's assumptions did not hold.
+        pub const fn pick_own(_: &[u8; 32]) -> Version {
             Version::of(T::SHAPE)
         }
     }

@@ -175,16 +175,16 @@ fn expand(input: &Input) -> TokenStream {
                 Some(full) => {
                     crate::prefix::record(&input.original.ident, full.version);
                     extra.checks.extend(known_check(full));
-                    let shape = named_shape(input, body, &args, &full.children);
+                    let shape = named_shape(input, body, &digest, &args, &full.children);
                     let v = proc_macro2::Literal::byte_string(&full.version);
                     let version = quote! {
                         const VERSION: _cv::Version =
-                            _cv::KnownOwn::<{ __CV_KNOWN }, Self>::pick(#v);
+                            _cv::Known::<{ __CV_KNOWN }, Self>::pick_own(#v);
                     };
                     (shape, Some(version))
                 }
                 None => (
-                    named_shape(input, body, &args, &[]),
+                    named_shape(input, body, &digest, &args, &[]),
                     resumed_version(&digest, body),
                 ),
             };
@@ -203,7 +203,8 @@ fn expand(input: &Input) -> TokenStream {
             let mut side = |s: &Side| match s {
                 Side::Type(t) => ty(&TyIr::Rust(t.clone()), Span::call_site(), None, None),
                 Side::Own(body) => {
-                    own = Some(named_shape(input, body, &args, &[]));
+                    let digest = template::digest(&template::named(input.bump, body));
+                    own = Some(named_shape(input, body, &digest, &args, &[]));
                     quote!(_cv::own::<Self>())
                 }
             };
@@ -300,14 +301,14 @@ fn known_check(full: &crate::prefix::Full) -> TokenStream {
 fn named_shape(
     input: &Input,
     body: &Body,
+    digest: &[u8; 32],
     args: &[TokenStream],
     known: &[Option<[u8; 32]>],
 ) -> TokenStream {
     let name = &input.name;
-    let template = template::named(input.bump, body);
     // One byte-string token instead of 32 literals: the expansion is parsed, resolved and
     // hashed by rustc on every build, so its size is compile time.
-    let digest = proc_macro2::Literal::byte_string(&template::digest(&template));
+    let digest = proc_macro2::Literal::byte_string(digest);
     let bump = input.bump;
     let default = input.default;
     let deny = input.deny_unknown_fields;

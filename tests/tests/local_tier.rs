@@ -63,6 +63,13 @@ async fn a_killed_tracking_connection_clears_the_tier() {
             users.set(k, &v).await.unwrap();
             users.get(k).await.unwrap();
         }
+        // A fill is refused while the report of this cache's own write may still be on its
+        // way (a loaded machine delays it): read again until one sticks.
+        let start = Instant::now();
+        while cache.local_stats().unwrap().entries == 0 && start.elapsed() < WITHIN {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            users.get("a").await.unwrap();
+        }
         let before = cache.local_stats().unwrap();
         assert!(before.entries >= 1, "{before:?}");
         let ids = server.tracking_clients();

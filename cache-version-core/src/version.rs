@@ -87,7 +87,7 @@ impl Version {
             }
             Shape::Tuple(elems) => crate::canonical::tuple_version(elems),
             Shape::Array(elem, len) => crate::canonical::array_version(elem, *len),
-            _ => Version::combine(&crate::canonical::leaf_template(shape), &[]),
+            _ => crate::canonical::leaf_version(shape),
         }
     }
 

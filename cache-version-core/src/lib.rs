@@ -288,35 +288,53 @@ pub mod __private {
     }
     impl<A: ?Sized, B: ?Sized> NotSame for SameProbe<A, B> {}
 
+    /// Whether the derive's assumptions about a model hold: `Holds<true>` or `Holds<false>`,
+    /// the compiler's answer (a [`SameProbe`] and a comparison with each named field type's
+    /// `VERSION`), written once per model as `type __CvHolds = Holds<{ ... }>;` so the
+    /// answer is one anonymous constant however many fields use it.
+    pub struct Holds<const OK: bool>;
+
     /// A version the derive computed at native speed, from the template, the std types it
     /// took the field types for and the versions earlier derives in this compilation
-    /// computed for the named types among them; `OK` is the compiler's answer to "are those
-    /// assumptions true?" (a [`SameProbe`] and a comparison with each named type's
-    /// `VERSION`). True: `pick` is that version, and const evaluation hashes nothing (a
-    /// 64-byte compression costs about a millisecond of compile time). False: `pick` is the
+    /// computed for the named types among them; `H` says whether those assumptions are true
+    /// ([`Holds`]). True: the methods use that version, and const evaluation hashes nothing
+    /// (a 64-byte compression costs about a millisecond of compile time). False: they use the
     /// version the trait defines, computed as it would be without the derive's help.
     ///
     /// Chosen by type, not by an `if`: const evaluation evaluates every constant a body
     /// mentions, taken branch or not, so a fallback written next to the literal would be paid
     /// for anyway.
-    pub struct Known<const OK: bool, T: ?Sized>(PhantomData<T>);
+    pub struct Known<H, T: ?Sized>(PhantomData<H>, PhantomData<T>);
 
-    impl<T: ?Sized> Known<true, T> {
-        /// The derive's version of `T` (a field type, or for `pick_own` the derived type).
-        pub const fn pick(version: &[u8; 32]) -> Version {
-            Version::from_bytes(*version)
+    impl<T: CacheVersion + ?Sized> Known<Holds<true>, T> {
+        /// The child for a field of type `T`, with the derive's version of `T`.
+        pub const fn ty(version: &[u8; 32]) -> Ty {
+            Ty {
+                shape_fn: crate::version::shape_of::<T>,
+                version: Version::from_bytes(*version),
+            }
         }
 
-        /// [`Known::pick`], for a derived type's own `VERSION`.
+        /// A plain field (see [`field`]) of type `T`, with the derive's version of `T`.
+        pub const fn field(name: &'static str, version: &[u8; 32]) -> Field {
+            Field::new(name, Self::ty(version))
+        }
+
+        /// The derive's version of `T`, the derived type: its own `VERSION`.
         pub const fn pick_own(version: &[u8; 32]) -> Version {
             Version::from_bytes(*version)
         }
     }
 
-    impl<T: CacheVersion + ?Sized> Known<false, T> {
-        /// `T::VERSION`: the derive's assumptions did not hold.
-        pub const fn pick(_: &[u8; 32]) -> Version {
-            T::VERSION
+    impl<T: CacheVersion + ?Sized> Known<Holds<false>, T> {
+        /// `Ty::of::<T>()`: the derive's assumptions did not hold.
+        pub const fn ty(_: &[u8; 32]) -> Ty {
+            Ty::of::<T>()
+        }
+
+        /// [`field`]`::<T>(name)`: the derive's assumptions did not hold.
+        pub const fn field(name: &'static str, _: &[u8; 32]) -> Field {
+            Field::new(name, Ty::of::<T>())
         }
 
         /// `Version::of(T::SHAPE)` (`T::VERSION` is the constant being defined): the
@@ -328,8 +346,9 @@ pub mod __private {
 
     /// Whether `version` is `expected`: the derive's check of a version it assumed. Written
     /// for const evaluation: the arrays destructured (no index, no bounds check), one
-    /// comparison per byte.
-    pub const fn version_is(version: &Version, expected: &[u8; 32]) -> bool {
+    /// comparison per byte. `version` by value: a borrow of a constant makes rustc's const
+    /// checking prove the constant's type `Freeze`, at every use.
+    pub const fn version_is(version: Version, expected: &[u8; 32]) -> bool {
         let [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31] =
             *version.as_bytes();
         let [b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, b20, b21, b22, b23, b24, b25, b26, b27, b28, b29, b30, b31] =
@@ -360,62 +379,6 @@ pub mod __private {
                 | a30 ^ b30
                 | a31 ^ b31)
             == 0
-    }
-
-    /// The child for a field of type `T` whose version is `version` (from [`Known::pick`]).
-    pub const fn ty_known<T: CacheVersion + ?Sized>(version: Version) -> Ty {
-        Ty {
-            shape_fn: crate::version::shape_of::<T>,
-            version,
-        }
-    }
-
-    /// [`field`] with the version from [`Known::pick`].
-    pub const fn field_known<T: CacheVersion + ?Sized>(
-        name: &'static str,
-        version: Version,
-    ) -> Field {
-        Field::new(name, ty_known::<T>(version))
-    }
-
-    /// A plain variant (no bump, no reader metadata, not untagged).
-    pub const fn variant(
-        name: &'static str,
-        style: VariantStyle,
-        fields: &'static [Field],
-    ) -> Variant {
-        Variant {
-            name,
-            de_name: name,
-            style,
-            untagged: false,
-            fields,
-            bump: 0,
-            meta: VariantMeta::NONE,
-        }
-    }
-
-    /// A named type whose template digest the derive computed.
-    pub const fn named(
-        name: &'static str,
-        template: &[u8; 32],
-        body: Body,
-        bump: u32,
-        default: bool,
-        deny_unknown_fields: bool,
-        args: &'static [ModelArg],
-    ) -> Named {
-        Named {
-            name,
-            template: *template,
-            body,
-            meta: ContainerMeta {
-                default,
-                deny_unknown_fields,
-            },
-            bump,
-            args,
-        }
     }
 
     /// Answers "does `T` implement `CacheVersion`?" for a concrete `T`: the inherent `TY` below

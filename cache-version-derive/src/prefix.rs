@@ -272,8 +272,11 @@ pub fn full(template: &[u8; 32], body: &Body) -> Option<Full> {
         out.children
             .push((out.named.len() > before && !bare).then_some(v));
         versions.push(v);
-        out.types.push(t.clone());
-        out.std.push(std);
+        // A bare recorded name is itself on both sides: its version comparison checks it.
+        if !(bare && out.named.len() > before) {
+            out.types.push(t.clone());
+            out.std.push(std);
+        }
     }
     // One comparison per named type.
     let mut seen = std::collections::BTreeSet::new();

@@ -52,7 +52,7 @@ const LEAVES: &[(&str, &str, &str)] = &[
 ];
 
 fn digest(text: &str) -> [u8; 32] {
-    crate::template::digest(text)
+    memo(0, text.as_bytes(), || crate::template::digest(text))
 }
 
 /// `BLAKE3(template ‖ children)`: the version rule.
@@ -61,7 +61,25 @@ fn combine(template: &[u8; 32], children: &[[u8; 32]]) -> [u8; 32] {
     for c in children {
         input.extend_from_slice(c);
     }
-    crate::hash::hash(&input)
+    memo(1, &input, || crate::hash::hash(&input))
+}
+
+/// The hashes of this process so far, by kind (0: a template text's digest, 1: the version
+/// rule over a digest and children) and input: a crate's models name the same std types
+/// again and again (`String`, `Vec<String>`, `Option<u64>`), and a proc macro runs
+/// unoptimized, where one BLAKE3 compression costs far more than a map look-up.
+static MEMO: Mutex<BTreeMap<(u8, Vec<u8>), [u8; 32]>> = Mutex::new(BTreeMap::new());
+
+fn memo(kind: u8, input: &[u8], hash: impl FnOnce() -> [u8; 32]) -> [u8; 32] {
+    let key = (kind, input.to_vec());
+    if let Some(h) = MEMO.lock().ok().and_then(|m| m.get(&key).copied()) {
+        return h;
+    }
+    let h = hash();
+    if let Ok(mut m) = MEMO.lock() {
+        m.insert(key, h);
+    }
+    h
 }
 
 /// The version of `ty` if the tokens name a std type whose shape is known here (a leaf, or

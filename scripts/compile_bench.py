@@ -28,7 +28,8 @@ crate that runs them (`rustc_const_eval` is const evaluation, `cache_version_der
 macro itself). Slow: about 50 times a native build.
 
 Usage: python3 scripts/compile_bench.py [--rounds 5] [--clean-rounds 2] [--sets chained,realistic]
-                                        [--callgrind]
+                                        [--callgrind] [--models N] [--models-only] [--pin CPU]
+                                        [--no-lazy] [--no-breakdown] [--dir DIR]
 """
 import argparse
 import os
@@ -45,6 +46,8 @@ N = 200
 # None: the core crate's default features (derive + the typed cache + registry); a list: a
 # models-only crate (`--models-only`: `default-features = false, features = ["derive"]`).
 CORE_FEATURES = None
+# `--pin CPU`: the CPU every timed build runs on.
+PIN = None
 
 
 def models(with_cv: bool) -> str:
@@ -139,7 +142,9 @@ def build(crate: str, target: str, incremental: bool = True) -> tuple:
         env["CARGO_INCREMENTAL"] = "0"
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.monotonic()
-    subprocess.run(["cargo", "build", "--quiet", "--offline"], cwd=crate, env=env, check=True)
+    pin = ["taskset", "-c", PIN] if PIN is not None else []
+    subprocess.run(pin + ["cargo", "build", "--quiet", "--offline"], cwd=crate, env=env,
+                   check=True)
     wall = time.monotonic() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -202,13 +207,16 @@ def report(label, data, base, other):
         xs = [r[i] for r in data[base]]
         ys = [r[i] for r in data[other]]
         a, b = statistics.median(xs), statistics.median(ys)
+        # Each round builds both crates one after the other: the ratio within a round is
+        # less exposed to the machine's slow drifts than the ratio of the two medians.
+        per_round = statistics.median(y / x for x, y in zip(xs, ys))
         print(f"{label}, {unit}: serde only {a:.2f}s, with CacheVersion {b:.2f}s, "
-              f"ratio {b / a:.3f} (runs: {[round(x, 2) for x in xs]} vs "
-              f"{[round(y, 2) for y in ys]})")
+              f"ratio {b / a:.3f}, median of per-round ratios {per_round:.3f} "
+              f"(runs: {[round(x, 2) for x in xs]} vs {[round(y, 2) for y in ys]})")
 
 
 def main():
-    global CORE_FEATURES, N
+    global CORE_FEATURES, N, PIN
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--clean-rounds", type=int, default=2)
@@ -223,7 +231,12 @@ def main():
                     help="also count the instructions of one build of each chained crate")
     ap.add_argument("--models-only", action="store_true",
                     help="depend on the core crate with only the derive feature")
+    ap.add_argument("--pin", metavar="CPU",
+                    help="run every timed build on this CPU (taskset -c): no migrations")
+    ap.add_argument("--no-lazy", action="store_true",
+                    help="leave out the chained crate that uses no version (faster rounds)")
     args = ap.parse_args()
+    PIN = args.pin
     N = args.models
     if args.models_only:
         CORE_FEATURES = ["derive"]
@@ -238,7 +251,8 @@ def main():
     crates = {}
     if "chained" in sets:
         crates["chained_serde"] = make_crate(base, "chained_serde", False, chained(False, False))
-        crates["chained_lazy"] = make_crate(base, "chained_lazy", True, chained(True, False))
+        if not args.no_lazy:
+            crates["chained_lazy"] = make_crate(base, "chained_lazy", True, chained(True, False))
         crates["chained_const"] = make_crate(base, "chained_const", True, chained(True, True))
     if "realistic" in sets:
         crates["serde_only"] = make_crate(base, "serde_only", False, models(False))
@@ -270,8 +284,9 @@ def main():
         for mode, data in (("full rebuild", full), ("incremental rebuild", inc)):
             report(f"chained {N} models + {E} enums, every VERSION in a const, {mode} "
                    f"(median of {n})", data, "chained_serde", "chained_const")
-            report(f"chained {N} models + {E} enums, no version used, {mode} (median of {n})",
-                   data, "chained_serde", "chained_lazy")
+            if "chained_lazy" in data:
+                report(f"chained {N} models + {E} enums, no version used, {mode} "
+                       f"(median of {n})", data, "chained_serde", "chained_lazy")
     if "realistic" in sets:
         report(f"200 realistic models, full rebuild (median of {n})", full, "serde_only", "with_cv")
         report(f"200 realistic models, incremental rebuild (median of {n})", inc,

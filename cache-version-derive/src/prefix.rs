@@ -68,7 +68,10 @@ fn combine(template: &[u8; 32], children: &[[u8; 32]]) -> [u8; 32] {
 /// rule over a digest and children) and input: a crate's models name the same std types
 /// again and again (`String`, `Vec<String>`, `Option<u64>`), and a proc macro runs
 /// unoptimized, where one BLAKE3 compression costs far more than a map look-up.
-static MEMO: Mutex<BTreeMap<(u8, Vec<u8>), [u8; 32]>> = Mutex::new(BTreeMap::new());
+static MEMO: Mutex<BTreeMap<MemoKey, [u8; 32]>> = Mutex::new(BTreeMap::new());
+
+/// A [`MEMO`] key: the kind of hash and its input.
+type MemoKey = (u8, Vec<u8>);
 
 fn memo(kind: u8, input: &[u8], hash: impl FnOnce() -> [u8; 32]) -> [u8; 32] {
     let key = (kind, input.to_vec());

@@ -43,14 +43,19 @@ const KNOWN: &[(&str, &str, &str, bool)] = &[
 /// the type names a generic parameter of the type being derived (`params`): whether such a
 /// field has an impl depends on the caller's type argument, not on a feature.
 pub fn feature(ty: &Type, params: &[String]) -> Option<&'static str> {
-    let text = quote::ToTokens::to_token_stream(ty).to_string();
-    if params.iter().any(|p| {
-        text.split(|c: char| !c.is_alphanumeric() && c != '_')
-            .any(|w| w == p)
-    }) {
-        return None;
+    // Rendering the type as text is the costly part (the macro runs unoptimized): only for
+    // a generic type, and only once a well-known type was found.
+    let found = find(ty)?;
+    if !params.is_empty() {
+        let text = quote::ToTokens::to_token_stream(ty).to_string();
+        if params.iter().any(|p| {
+            text.split(|c: char| !c.is_alphanumeric() && c != '_')
+                .any(|w| w == p)
+        }) {
+            return None;
+        }
     }
-    find(ty)
+    Some(found)
 }
 
 fn find(ty: &Type) -> Option<&'static str> {

@@ -54,7 +54,8 @@ fn compress(cv: &[u32; 8], block: &[u32; 16], counter: u64, len: u32, flags: u32
         if round == 7 {
             break;
         }
-        // The message permutation of the specification: word i takes word PERMUTATION[i].
+        // The message permutation of the specification, [2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12,
+        // 5, 9, 14, 15, 8]: word i takes the word at position i of that list.
         (
             m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15,
         ) = (

@@ -86,7 +86,7 @@ use crate::key::{
 };
 use crate::live::{Live, LiveConfig, LiveVersion, ModelLive, OwnState, RecordStore};
 use crate::load::{LoadError, LoadOutput, Loaded};
-use crate::local::{LocalConfig, LocalFront, LocalStats};
+use crate::local::{Found, LocalConfig, LocalFront, LocalStats};
 use crate::logical::{CacheKey, KeyBytes};
 use crate::stats::{Counters, Event, Registry, Stats, StatsSnapshot};
 use crate::store::{HashFields, SetEntry, Store, StoreError};
@@ -1328,8 +1328,9 @@ where
         };
         // A local hit, before the store read's (larger) future is made.
         if let Some(local) = &self.inner.cache.shared.local {
-            if let Some(entry) = self.local_entry(local, &full, member) {
-                return Ok(Some(T::clone(&entry.value)));
+            // Cloned in the tier: no reference count moves between cores.
+            if let Some(value) = self.local_entry(local, &full, member, |f| Some(f.value.clone())) {
+                return Ok(Some(value));
             }
         }
         traced!(self.span("get"), async {
@@ -1378,8 +1379,8 @@ where
             None => self.join_slow().await?,
         };
         if let Some(local) = &self.inner.cache.shared.local {
-            if let Some(entry) = self.local_entry(local, &full, member) {
-                return Ok(Some(entry.value));
+            if let Some(value) = self.local_entry(local, &full, member, |f| f.shared()) {
+                return Ok(Some(value));
             }
         }
         traced!(self.span("get"), async {
@@ -2426,39 +2427,45 @@ where
         }
     }
 
-    /// The local tier's entry for `full`, when it holds one this build may serve now (the
-    /// same trust check as the store's entries: see [`crate::live`]); counted as a hit.
+    /// `take` of the local tier's entry for `full`, when it holds one this build may serve now
+    /// (the same trust check as the store's entries: see [`crate::live`]); counted as a hit
+    /// when `take` gives something. `take` runs in the tier, under a read lock of the entry's
+    /// shard: cloning the value there moves no reference count between cores.
     #[inline]
-    fn local_entry(
+    fn local_entry<R>(
         &self,
         local: &LocalFront,
         full: &[u8],
         member: Member<'_>,
-    ) -> Option<crate::local::Entry<T>>
+        take: impl FnOnce(&Found<'_, T>) -> Option<R>,
+    ) -> Option<R>
     where
         T: Send + Sync + 'static,
     {
         // One clock read for the entry's deadline and the trust check.
         let now = envelope::now_ms();
-        let entry = local.lookup::<T>(full, now)?;
-        if !self.trusts(entry.times, member, now) {
-            return None;
-        }
+        let r = local.lookup::<T, R>(full, now, |found| {
+            if !self.trusts(found.times, member, now) {
+                return None;
+            }
+            take(&found)
+        })?;
         self.inner
             .cfg
             .counters
             .record_both(Event::Hit, Event::LocalHit);
-        Some(entry)
+        Some(r)
     }
 
-    /// [`ModelHandle::local_entry`] as a read (the value cloned).
+    /// [`ModelHandle::local_entry`] as a read (the value cloned in the tier).
     #[inline]
     fn local_hit(&self, local: &LocalFront, full: &[u8], member: Member<'_>) -> Option<Read<T>>
     where
         T: Clone + Send + Sync + 'static,
     {
-        let entry = self.local_entry(local, full, member)?;
-        Some(Read::Hit(T::clone(&entry.value), entry.times))
+        self.local_entry(local, full, member, |f| {
+            Some(Read::Hit(f.value.clone(), f.times))
+        })
     }
 
     /// Drops keys this cache has just written or deleted from its local tier.

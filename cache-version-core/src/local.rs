@@ -30,6 +30,11 @@
 //! `max_bytes / shards` is not kept. The bound on entries is kept by weighing every entry at
 //! least `max_bytes / max_entries`. Evicted values are dropped outside the shard's lock.
 //!
+//! The shards are quick_cache's single-threaded cache, each behind a lock whose readers
+//! share no cache line ([`table`]), and a hit runs the cache's function on the entry in
+//! place: a typed `get` clones the model out of the tier without touching the `Arc`'s
+//! reference count, which every core would otherwise bounce on one hot key.
+//!
 //! # Fills and invalidations race safely
 //! A value read from the store may be overtaken by an invalidation that arrives before the
 //! value is put in the tier. So a fill carries a [`FillToken`] taken *before* the store call
@@ -63,8 +68,11 @@ use std::time::Duration;
 use crate::envelope::{now_ms, Times};
 use crate::store::{Watch, WatchEvent};
 
+mod table;
+use table::Table;
+
 /// A decoded value in the local tier: the cache stores an `Arc<T>` and gets it back with
-/// [`LocalTier::get_as`] (one reference count for the tier and every reader, no second
+/// [`LocalTier::read_as`] (one reference count for the tier and every reader, no second
 /// allocation around it).
 pub(crate) type LocalValue = Arc<dyn Any + Send + Sync>;
 
@@ -188,7 +196,7 @@ impl quick_cache::Lifecycle<Box<[u8]>, Slot> for Evictions {
 
 /// The local tier; see the [module documentation](self).
 pub(crate) struct LocalTier {
-    cache: quick_cache::sync::Cache<Box<[u8]>, Slot, ByWeight, Hasher, Evictions>,
+    table: Table<Slot, ByWeight, Hasher, Evictions>,
     hasher: Hasher,
     /// Invalidations per stripe of keys; see the [module documentation](self).
     stripes: Box<[Mutex<u64>]>,
@@ -240,14 +248,10 @@ impl LocalTier {
         let min_weight = max_bytes.div_ceil(max_entries as u64);
         let hasher = Hasher::new();
         let evictions = Arc::new(AtomicU64::new(0));
-        let options = quick_cache::OptionsBuilder::new()
-            .estimated_items_capacity(max_entries)
-            .weight_capacity(max_bytes)
-            .build()
-            .expect("both capacities are set");
         LocalTier {
-            cache: quick_cache::sync::Cache::with_options(
-                options,
+            table: Table::new(
+                max_entries,
+                max_bytes,
                 ByWeight,
                 hasher,
                 Evictions {
@@ -269,9 +273,15 @@ impl LocalTier {
         }
     }
 
-    /// The value under `key` and its envelope times when the tier holds it and its deadline
-    /// is after `now_ms` ([`now_ms`]); `None` while suspended.
-    fn get(&self, key: &[u8], now_ms: u64) -> Option<(LocalValue, Option<Times>)> {
+    /// `f` of the value under `key` and its envelope times, run in place (see
+    /// [`Table::read`]), when the tier holds it and its deadline is after `now_ms`
+    /// ([`now_ms`]); `None` while suspended.
+    fn read<R>(
+        &self,
+        key: &[u8],
+        now_ms: u64,
+        f: impl FnOnce(&LocalValue, Option<Times>) -> Option<R>,
+    ) -> Option<R> {
         if !self.usable.load(Ordering::Relaxed) {
             return None;
         }
@@ -284,15 +294,14 @@ impl LocalTier {
             // At most about once a second: the line stays shared between cores.
             self.clock_seen.fetch_max(now_ms, Ordering::Relaxed);
         }
-        let slot = self.cache.get(key)?;
-        if slot.expires_ms > now_ms {
-            return Some((slot.value, slot.times));
+        let live = self.table.read(key, |slot| {
+            (slot.expires_ms > now_ms).then(|| f(&slot.value, slot.times))
+        })?;
+        if let Some(r) = live {
+            return r;
         }
-        if self
-            .cache
-            .remove_if(key, |s| s.expires_ms <= now_ms)
-            .is_some()
-        {
+        let expired = self.table.remove_if(key, |s| s.expires_ms <= now_ms);
+        if expired.is_some() {
             self.expirations.fetch_add(1, Ordering::Relaxed);
         }
         None
@@ -305,7 +314,7 @@ impl LocalTier {
     fn clock_stepped_back(&self, now_ms: u64) {
         self.all_stripes(|| {
             self.epoch.fetch_add(1, Ordering::SeqCst);
-            self.cache.clear();
+            self.table.clear();
             self.clock_seen.store(now_ms, Ordering::Relaxed);
         });
         self.clock_steps.fetch_add(1, Ordering::Relaxed);
@@ -315,16 +324,22 @@ impl LocalTier {
         );
     }
 
-    /// [`LocalTier::get`] as the `Arc<T>` the cache stored (`None` for a value of another
-    /// type, which the full key rules out).
-    pub(crate) fn get_as<T: Send + Sync + 'static>(
+    /// [`LocalTier::read`] of the `T` the cache stored (`None` for a value of another type,
+    /// which the full key rules out).
+    pub(crate) fn read_as<T: Send + Sync + 'static, R>(
         &self,
         key: &[u8],
         now_ms: u64,
-    ) -> Option<Entry<T>> {
-        let (value, times) = self.get(key, now_ms)?;
-        let value = value.downcast::<T>().ok()?;
-        Some(Entry { value, times })
+        f: impl FnOnce(Found<'_, T>) -> Option<R>,
+    ) -> Option<R> {
+        self.read(key, now_ms, |shared, times| {
+            let value = shared.downcast_ref::<T>()?;
+            f(Found {
+                value,
+                shared,
+                times,
+            })
+        })
     }
 
     /// Taken before the store call whose answer fills the tier (a read, or a write whose
@@ -397,8 +412,7 @@ impl LocalTier {
                 self.refused.fetch_add(1, Ordering::Relaxed);
                 return false;
             }
-            self.cache
-                .insert_with_lifecycle(key.into(), slot, &mut request);
+            self.table.insert(key, slot, &mut request);
         }
         // Evicted values are dropped here, outside every lock.
         drop(request);
@@ -412,7 +426,7 @@ impl LocalTier {
         let removed = {
             let mut seq = self.stripe(stripe);
             *seq += 1;
-            self.cache.remove(key)
+            self.table.remove(key)
         };
         drop(removed);
     }
@@ -421,7 +435,7 @@ impl LocalTier {
     pub(crate) fn clear(&self) {
         self.all_stripes(|| {
             self.epoch.fetch_add(1, Ordering::SeqCst);
-            self.cache.clear();
+            self.table.clear();
         });
     }
 
@@ -430,7 +444,7 @@ impl LocalTier {
         self.all_stripes(|| {
             self.usable.store(false, Ordering::SeqCst);
             self.epoch.fetch_add(1, Ordering::SeqCst);
-            self.cache.clear();
+            self.table.clear();
         });
     }
 
@@ -465,12 +479,12 @@ impl LocalTier {
 
     /// Entries held (some may be past their deadline, not yet removed).
     pub(crate) fn len(&self) -> usize {
-        self.cache.len()
+        self.table.len()
     }
 
     /// The weight held.
     pub(crate) fn weight(&self) -> u64 {
-        self.cache.weight()
+        self.table.weight()
     }
 
     /// The tier's counters.
@@ -486,11 +500,21 @@ impl LocalTier {
 
 /// A local hit: the decoded value and its envelope times (for the trust check of
 /// [`crate::live`] and eager refresh on a local hit).
-pub(crate) struct Entry<T> {
-    /// Shared, so [`ModelHandle::get_shared`](crate::ModelHandle::get_shared) serves it
-    /// without a copy.
-    pub(crate) value: Arc<T>,
+pub(crate) struct Found<'a, T> {
+    /// The value, in the tier (a read lock of its shard is held).
+    pub(crate) value: &'a T,
+    shared: &'a LocalValue,
+    /// The envelope times it was written with.
     pub(crate) times: Option<Times>,
+}
+
+impl<T: Send + Sync + 'static> Found<'_, T> {
+    /// The tier's own `Arc` of the value, for
+    /// [`ModelHandle::get_shared`](crate::ModelHandle::get_shared) (a reference count, no
+    /// copy).
+    pub(crate) fn shared(&self) -> Option<Arc<T>> {
+        Arc::clone(self.shared).downcast::<T>().ok()
+    }
 }
 
 /// What a cache's local tier counted and holds now ([`Cache::local_stats`](crate::Cache::local_stats)).
@@ -615,15 +639,17 @@ impl LocalFront {
         let _ = self.task.set(task.abort_handle());
     }
 
-    /// The entry under the full key `key`, if the tier holds one of type `T` whose deadline is
-    /// after `now_ms` ([`now_ms`]).
+    /// `f` of the entry under the full key `key`, run in place (under its shard's read lock:
+    /// keep it short), if the tier holds one of type `T` whose deadline is after `now_ms`
+    /// ([`now_ms`]).
     #[inline]
-    pub(crate) fn lookup<T: Send + Sync + 'static>(
+    pub(crate) fn lookup<T: Send + Sync + 'static, R>(
         &self,
         key: &[u8],
         now_ms: u64,
-    ) -> Option<Entry<T>> {
-        self.tier().get_as::<T>(key, now_ms)
+        f: impl FnOnce(Found<'_, T>) -> Option<R>,
+    ) -> Option<R> {
+        self.tier().read_as::<T, R>(key, now_ms, f)
     }
 
     /// Taken before the store read whose answer may fill the tier.
@@ -745,9 +771,16 @@ impl BenchTier {
         t.resume();
         BenchTier(t)
     }
-    /// [`LocalTier::get_as`] with a clock read, as the cache does it.
+    /// The tier's `Arc` of the value under `key` (a clock read, as the cache does it).
     pub fn get_as<T: Send + Sync + 'static>(&self, key: &[u8]) -> Option<Arc<T>> {
-        self.0.get_as(key, now_ms()).map(|e| e.value)
+        self.0
+            .read_as(key, now_ms(), |found: Found<'_, T>| found.shared())
+    }
+    /// A copy of the value under `key`, cloned in place (what a typed `get` does).
+    pub fn get_cloned<T: Clone + Send + Sync + 'static>(&self, key: &[u8]) -> Option<T> {
+        self.0.read_as(key, now_ms(), |found: Found<'_, T>| {
+            Some(found.value.clone())
+        })
     }
     /// A token, then an insert (what a fill after a store read costs).
     pub fn fill(&self, key: &[u8], value: LocalValue, encoded_len: usize) -> bool {
@@ -787,11 +820,11 @@ mod tests {
     }
 
     fn get(t: &LocalTier, key: &[u8]) -> Option<LocalValue> {
-        t.get(key, now_ms()).map(|(v, _)| v)
+        t.read(key, now_ms(), |v, _| Some(v.clone()))
     }
 
     fn get_as<T: Send + Sync + 'static>(t: &LocalTier, key: &[u8]) -> Option<Arc<T>> {
-        t.get_as::<T>(key, now_ms()).map(|e| e.value)
+        t.read_as(key, now_ms(), |found: Found<'_, T>| found.shared())
     }
 
     #[test]
@@ -807,6 +840,46 @@ mod tests {
         assert!(put(&t, b"a", 1) && put(&t, b"b", 2));
         t.clear();
         assert_eq!(t.len(), 0);
+    }
+
+    #[test]
+    fn a_panic_in_a_read_leaves_the_tier_working() {
+        // The caller's function (a model's `Clone`) runs under the shard's read lock.
+        let t = tier(100, 1 << 20);
+        assert!(put(&t, b"k", 7));
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            t.read_as(b"k", now_ms(), |_: Found<'_, u64>| -> Option<()> {
+                panic!("a model's Clone panicked")
+            })
+        }));
+        assert!(r.is_err());
+        // Readers, writers and invalidations of that shard go on.
+        assert_eq!(get_as::<u64>(&t, b"k").as_deref(), Some(&7));
+        assert!(put(&t, b"k", 8));
+        assert_eq!(get_as::<u64>(&t, b"k").as_deref(), Some(&8));
+        t.invalidate(b"k");
+        assert!(get(&t, b"k").is_none());
+        t.clear();
+        assert_eq!(t.len(), 0);
+    }
+
+    #[test]
+    fn reads_in_place_and_shared_see_the_same_value() {
+        let t = tier(100, 1 << 20);
+        let token = t.token(b"k");
+        assert!(t.insert(b"k", Arc::new(String::from("v")), None, 100, later(), token));
+        let cloned = t.read_as(b"k", now_ms(), |f: Found<'_, String>| Some(f.value.clone()));
+        let shared = get_as::<String>(&t, b"k").unwrap();
+        assert_eq!(cloned.as_deref(), Some("v"));
+        assert_eq!(*shared, "v");
+        // The tier's copy and the shared one are one allocation; the in-place clone is not.
+        let again = get_as::<String>(&t, b"k").unwrap();
+        assert!(Arc::ptr_eq(&shared, &again));
+        // A function that declines is not a hit and removes nothing.
+        assert!(t
+            .read_as(b"k", now_ms(), |_: Found<'_, String>| None::<()>)
+            .is_none());
+        assert_eq!(t.len(), 1);
     }
 
     #[test]
@@ -893,24 +966,26 @@ mod tests {
         let t = tier(100, 1 << 20);
         assert!(put(&t, b"k", 1));
         let now = now_ms();
-        assert!(t.get(b"k", now).is_some());
+        assert!(t.read(b"k", now, |_, _| Some(())).is_some());
         // Back by less than the tolerance: still served (the deadline holds on its own).
-        assert!(t.get(b"k", now - CLOCK_STEP_MS / 2).is_some());
+        assert!(t
+            .read(b"k", now - CLOCK_STEP_MS / 2, |_, _| Some(()))
+            .is_some());
         assert_eq!(t.counts().clock_steps, 0);
         // A fill under way when the clock steps back is refused: its deadline came from the
         // old clock.
         let token = t.token(b"j");
         // Back by an hour: every entry's deadline may now be an hour too far.
         let back = now - 3_600_000;
-        assert!(t.get(b"k", back).is_none());
+        assert!(t.read(b"k", back, |_, _| Some(())).is_none());
         assert_eq!(t.counts().clock_steps, 1);
         assert_eq!(t.len(), 0);
         assert!(!t.insert(b"j", Arc::new(2u64), None, 100, later(), token));
         // The new reading is the reference from then on; a clock going forward again clears
         // nothing.
-        assert!(t.get(b"k", back + 1).is_none());
+        assert!(t.read(b"k", back + 1, |_, _| Some(())).is_none());
         assert!(put(&t, b"k", 3));
-        assert!(t.get(b"k", now_ms()).is_some());
+        assert!(t.read(b"k", now_ms(), |_, _| Some(())).is_some());
         assert_eq!(t.counts().clock_steps, 1);
     }
 

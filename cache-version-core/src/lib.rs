@@ -238,10 +238,24 @@ pub mod __private {
     };
 
     /// A plain field of type `T` (always written, no bump, no reader metadata): the short
-    /// form the derive writes for most fields.
+    /// form the derive writes for most fields. `Field::new(name, Ty::of::<T>())` written out:
+    /// const evaluation runs this for every field of every model (rustc evaluates each
+    /// model's `SHAPE`), and each call it makes is a stack frame of its own.
     pub const fn field<T: CacheVersion + ?Sized>(name: &'static str) -> Field {
-        Field::new(name, Ty::of::<T>())
+        Field {
+            name,
+            de_name: name,
+            kind: FieldKind::Always,
+            ty: Ty {
+                shape_fn: shape_of::<T>,
+                version: T::VERSION,
+            },
+            bump: 0,
+            meta: FieldMeta::NONE,
+        }
     }
+
+    use crate::version::shape_of;
 
     pub use crate::hints as features;
 
@@ -310,19 +324,30 @@ pub mod __private {
         /// The child for a field of type `T`, with the derive's version of `T`.
         pub const fn ty(version: &[u8; 32]) -> Ty {
             Ty {
-                shape_fn: crate::version::shape_of::<T>,
-                version: Version::from_bytes(*version),
+                shape_fn: shape_of::<T>,
+                version: Version(*version),
             }
         }
 
         /// A plain field (see [`field`]) of type `T`, with the derive's version of `T`.
         pub const fn field(name: &'static str, version: &[u8; 32]) -> Field {
-            Field::new(name, Self::ty(version))
+            // Written out, like `field`: one frame.
+            Field {
+                name,
+                de_name: name,
+                kind: FieldKind::Always,
+                ty: Ty {
+                    shape_fn: shape_of::<T>,
+                    version: Version(*version),
+                },
+                bump: 0,
+                meta: FieldMeta::NONE,
+            }
         }
 
         /// The derive's version of `T`, the derived type: its own `VERSION`.
         pub const fn pick_own(version: &[u8; 32]) -> Version {
-            Version::from_bytes(*version)
+            Version(*version)
         }
     }
 
@@ -334,7 +359,7 @@ pub mod __private {
 
         /// [`field`]`::<T>(name)`: the derive's assumptions did not hold.
         pub const fn field(name: &'static str, _: &[u8; 32]) -> Field {
-            Field::new(name, Ty::of::<T>())
+            field::<T>(name)
         }
 
         /// `Version::of(T::SHAPE)` (`T::VERSION` is the constant being defined): the
@@ -345,40 +370,19 @@ pub mod __private {
     }
 
     /// Whether `version` is `expected`: the derive's check of a version it assumed. Written
-    /// for const evaluation: the arrays destructured (no index, no bounds check), one
-    /// comparison per byte. `version` by value: a borrow of a constant makes rustc's const
-    /// checking prove the constant's type `Freeze`, at every use.
+    /// for const evaluation, which runs it about three times per model: two 128-bit words a
+    /// side, cut out by array patterns (no index, no slice method, no helper: each call is a
+    /// stack frame), so a comparison is about a hundred interpreter steps (byte by byte it
+    /// was about 580). `version` by value: a borrow
+    /// of a constant makes rustc's const checking prove the constant's type `Freeze`, at
+    /// every use.
     pub const fn version_is(version: Version, expected: &[u8; 32]) -> bool {
-        let [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31] =
-            *version.as_bytes();
-        let [b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, b20, b21, b22, b23, b24, b25, b26, b27, b28, b29, b30, b31] =
-            *expected;
-        (a0 ^ b0 | a1 ^ b1 | a2 ^ b2 | a3 ^ b3 | a4 ^ b4 | a5 ^ b5 | a6 ^ b6 | a7 ^ b7)
-            | (a8 ^ b8
-                | a9 ^ b9
-                | a10 ^ b10
-                | a11 ^ b11
-                | a12 ^ b12
-                | a13 ^ b13
-                | a14 ^ b14
-                | a15 ^ b15)
-            | (a16 ^ b16
-                | a17 ^ b17
-                | a18 ^ b18
-                | a19 ^ b19
-                | a20 ^ b20
-                | a21 ^ b21
-                | a22 ^ b22
-                | a23 ^ b23)
-            | (a24 ^ b24
-                | a25 ^ b25
-                | a26 ^ b26
-                | a27 ^ b27
-                | a28 ^ b28
-                | a29 ^ b29
-                | a30 ^ b30
-                | a31 ^ b31)
-            == 0
+        let [a @ .., _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _] = version.0;
+        let [_, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, b @ ..] = version.0;
+        let [c @ .., _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _] = *expected;
+        let [_, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, d @ ..] = *expected;
+        u128::from_ne_bytes(a) == u128::from_ne_bytes(c)
+            && u128::from_ne_bytes(b) == u128::from_ne_bytes(d)
     }
 
     /// Answers "does `T` implement `CacheVersion`?" for a concrete `T`: the inherent `TY` below
@@ -435,6 +439,34 @@ pub mod __private {
         Ty {
             shape_fn: own_shape_of::<T>,
             version: Version::of(T::OWN),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::__private::version_is;
+    use super::Version;
+
+    #[test]
+    fn version_is_compares_every_byte() {
+        let bytes: [u8; 32] = core::array::from_fn(|i| (i as u8).wrapping_mul(37) ^ 0x5a);
+        let v = Version::from_bytes(bytes);
+        assert!(version_is(v, &bytes));
+        // In const evaluation too, where the derive uses it.
+        const SAME: bool = version_is(Version::from_bytes([7; 32]), &[7; 32]);
+        const DIFF: bool = version_is(Version::from_bytes([7; 32]), &[8; 32]);
+        assert!(SAME && !DIFF);
+        for i in 0..32 {
+            for bit in 0..8 {
+                let mut other = bytes;
+                other[i] ^= 1 << bit;
+                assert!(!version_is(v, &other), "byte {i} bit {bit}");
+                assert!(
+                    !version_is(Version::from_bytes(other), &bytes),
+                    "byte {i} bit {bit}"
+                );
+            }
         }
     }
 }

@@ -20,7 +20,7 @@ use crate::shape::{Body, Shape, Ty};
 /// assert_eq!(V.short().to_string().len(), 16);
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Version([u8; 32]);
+pub struct Version(pub(crate) [u8; 32]);
 
 /// The prefix hashed in front of every template: it names the canonical-form format, so a
 /// future format can never produce the digests of this one.

@@ -242,18 +242,26 @@ pub mod __private {
     /// const evaluation runs this for every field of every model (rustc evaluates each
     /// model's `SHAPE`), and each call it makes is a stack frame of its own.
     pub const fn field<T: CacheVersion + ?Sized>(name: &'static str) -> Field {
-        Field {
-            name,
-            de_name: name,
-            kind: FieldKind::Always,
-            ty: Ty {
-                shape_fn: shape_of::<T>,
-                version: T::VERSION,
-            },
-            bump: 0,
-            meta: FieldMeta::NONE,
-        }
+        plain_field!(name, shape_of::<T>, T::VERSION)
     }
+
+    /// `Field::new(name, Ty { shape_fn, version })` as a literal: no call, no stack frame.
+    macro_rules! plain_field {
+        ($name:expr, $shape_fn:expr, $version:expr) => {
+            Field {
+                name: $name,
+                de_name: $name,
+                kind: FieldKind::Always,
+                ty: Ty {
+                    shape_fn: $shape_fn,
+                    version: $version,
+                },
+                bump: 0,
+                meta: FieldMeta::NONE,
+            }
+        };
+    }
+    use plain_field;
 
     use crate::version::shape_of;
 
@@ -331,18 +339,7 @@ pub mod __private {
 
         /// A plain field (see [`field`]) of type `T`, with the derive's version of `T`.
         pub const fn field(name: &'static str, version: &[u8; 32]) -> Field {
-            // Written out, like `field`: one frame.
-            Field {
-                name,
-                de_name: name,
-                kind: FieldKind::Always,
-                ty: Ty {
-                    shape_fn: shape_of::<T>,
-                    version: Version(*version),
-                },
-                bump: 0,
-                meta: FieldMeta::NONE,
-            }
+            plain_field!(name, shape_of::<T>, Version(*version))
         }
 
         /// The derive's version of `T`, the derived type: its own `VERSION`.

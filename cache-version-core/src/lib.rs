@@ -289,6 +289,11 @@ pub mod __private {
     /// user type can shadow.
     pub use core::option::Option;
     pub use core::primitive;
+    /// The primitives by name (`_cv::u64`), for the derive's [`SameProbe`]: shorter than
+    /// `_cv::primitive::u64`, and no user type can shadow them here.
+    pub use core::primitive::{
+        bool, char, f32, f64, i128, i16, i32, i64, i8, isize, u128, u16, u32, u64, u8, usize,
+    };
     pub use std::boxed::Box;
     pub use std::collections::{BTreeMap, HashMap, VecDeque};
     pub use std::string::String;
@@ -318,19 +323,19 @@ pub mod __private {
 
     /// A version the derive computed at native speed, from the template, the std types it
     /// took the field types for and the versions earlier derives in this compilation
-    /// computed for the named types among them; `H` says whether those assumptions are true
-    /// ([`Holds`]). True: the methods use that version, and const evaluation hashes nothing
-    /// (a 64-byte compression costs about a millisecond of compile time). False: they use the
-    /// version the trait defines, computed as it would be without the derive's help.
+    /// computed for the named types among them, used through `__CvHolds`, which is
+    /// `Holds<true>` when those assumptions are true. True: the functions use that version,
+    /// and const evaluation hashes nothing (a 64-byte compression costs about a millisecond
+    /// of compile time). False: they use the version the trait defines, computed as it would
+    /// be without the derive's help.
     ///
     /// Chosen by type, not by an `if`: const evaluation evaluates every constant a body
     /// mentions, taken branch or not, so a fallback written next to the literal would be paid
-    /// for anyway.
-    pub struct Known<H, T: ?Sized>(PhantomData<H>, PhantomData<T>);
-
-    impl<T: CacheVersion + ?Sized> Known<Holds<true>, T> {
+    /// for anyway. Inherent functions, so the derive writes `__CvHolds::field::<T>(..)`: the
+    /// expansion is parsed, resolved and hashed on every build, its length is compile time.
+    impl Holds<true> {
         /// The child for a field of type `T`, with the derive's version of `T`.
-        pub const fn ty(version: &[u8; 32]) -> Ty {
+        pub const fn ty<T: CacheVersion + ?Sized>(version: &[u8; 32]) -> Ty {
             Ty {
                 shape_fn: shape_of::<T>,
                 version: Version(*version),
@@ -338,48 +343,62 @@ pub mod __private {
         }
 
         /// A plain field (see [`field`]) of type `T`, with the derive's version of `T`.
-        pub const fn field(name: &'static str, version: &[u8; 32]) -> Field {
+        pub const fn field<T: CacheVersion + ?Sized>(
+            name: &'static str,
+            version: &[u8; 32],
+        ) -> Field {
             plain_field!(name, shape_of::<T>, Version(*version))
         }
 
         /// The derive's version of `T`, the derived type: its own `VERSION`.
-        pub const fn pick_own(version: &[u8; 32]) -> Version {
+        pub const fn pick_own<T: CacheVersion + ?Sized>(version: &[u8; 32]) -> Version {
             Version(*version)
         }
     }
 
-    impl<T: CacheVersion + ?Sized> Known<Holds<false>, T> {
+    impl Holds<false> {
         /// `Ty::of::<T>()`: the derive's assumptions did not hold.
-        pub const fn ty(_: &[u8; 32]) -> Ty {
+        pub const fn ty<T: CacheVersion + ?Sized>(_: &[u8; 32]) -> Ty {
             Ty::of::<T>()
         }
 
         /// [`field`]`::<T>(name)`: the derive's assumptions did not hold.
-        pub const fn field(name: &'static str, _: &[u8; 32]) -> Field {
+        pub const fn field<T: CacheVersion + ?Sized>(name: &'static str, _: &[u8; 32]) -> Field {
             field::<T>(name)
         }
 
         /// `Version::of(T::SHAPE)` (`T::VERSION` is the constant being defined): the
         /// derive's assumptions did not hold.
-        pub const fn pick_own(_: &[u8; 32]) -> Version {
+        pub const fn pick_own<T: CacheVersion + ?Sized>(_: &[u8; 32]) -> Version {
             Version::of(T::SHAPE)
         }
     }
 
-    /// Whether `version` is `expected`: the derive's check of a version it assumed. Written
-    /// for const evaluation, which runs it about three times per model: two 128-bit words a
-    /// side, cut out by array patterns (no index, no slice method, no helper: each call is a
-    /// stack frame), so a comparison is about a hundred interpreter steps (byte by byte it
-    /// was about 580). `version` by value: a borrow
-    /// of a constant makes rustc's const checking prove the constant's type `Freeze`, at
-    /// every use.
+    /// Whether two 32-byte digests are equal, as two 128-bit words a side cut out by array
+    /// patterns (no index, no slice method, no helper: in const evaluation each call is a
+    /// stack frame): about a hundred interpreter steps, byte by byte about 580.
+    macro_rules! digest_eq {
+        ($a:expr, $b:expr) => {{
+            let [a @ .., _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _] = $a;
+            let [_, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, b @ ..] = $a;
+            let [c @ .., _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _] = $b;
+            let [_, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, d @ ..] = $b;
+            u128::from_ne_bytes(a) == u128::from_ne_bytes(c)
+                && u128::from_ne_bytes(b) == u128::from_ne_bytes(d)
+        }};
+    }
+
+    /// Whether `version` is `expected` ([`version_of_is`] for a version at hand).
     pub const fn version_is(version: Version, expected: &[u8; 32]) -> bool {
-        let [a @ .., _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _] = version.0;
-        let [_, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, b @ ..] = version.0;
-        let [c @ .., _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _] = *expected;
-        let [_, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, d @ ..] = *expected;
-        u128::from_ne_bytes(a) == u128::from_ne_bytes(c)
-            && u128::from_ne_bytes(b) == u128::from_ne_bytes(d)
+        digest_eq!(version.0, *expected)
+    }
+
+    /// Whether `T::VERSION` is `expected`: the derive's check of a version it assumed, about
+    /// three times per model in const evaluation. `T::VERSION` read here by value: a borrow of
+    /// a constant makes rustc's const checking prove the constant's type `Freeze`, at every
+    /// use.
+    pub const fn version_of_is<T: CacheVersion + ?Sized>(expected: &[u8; 32]) -> bool {
+        digest_eq!(T::VERSION.0, *expected)
     }
 
     /// Answers "does `T` implement `CacheVersion`?" for a concrete `T`: the inherent `TY` below
@@ -442,8 +461,8 @@ pub mod __private {
 
 #[cfg(test)]
 mod tests {
-    use super::__private::version_is;
-    use super::Version;
+    use super::__private::{version_is, version_of_is};
+    use super::{CacheVersion, Version};
 
     #[test]
     fn version_is_compares_every_byte() {
@@ -453,6 +472,17 @@ mod tests {
         // In const evaluation too, where the derive uses it.
         const { assert!(version_is(Version::from_bytes([7; 32]), &[7; 32])) };
         const { assert!(!version_is(Version::from_bytes([7; 32]), &[8; 32])) };
+        // The derive's form reads the type's own VERSION.
+        const {
+            assert!(version_of_is::<u64>(
+                <u64 as CacheVersion>::VERSION.as_bytes()
+            ))
+        };
+        const {
+            assert!(!version_of_is::<u32>(
+                <u64 as CacheVersion>::VERSION.as_bytes()
+            ))
+        };
         for i in 0..32 {
             for bit in 0..8 {
                 let mut other = bytes;

@@ -178,8 +178,7 @@ fn expand(input: &Input) -> TokenStream {
                     let shape = named_shape(input, body, &digest, &args, &full.children);
                     let v = proc_macro2::Literal::byte_string(&full.version);
                     let version = quote! {
-                        const VERSION: _cv::Version =
-                            _cv::Known::<__CvHolds, Self>::pick_own(#v);
+                        const VERSION: _cv::Version = __CvHolds::pick_own::<Self>(#v);
                     };
                     (shape, Some(version))
                 }
@@ -290,7 +289,7 @@ fn known_check(full: &crate::prefix::Full) -> TokenStream {
     let named = named.iter().map(|(t, v)| {
         let v = proc_macro2::Literal::byte_string(v);
         let span = syn::spanned::Spanned::span(t);
-        quote_spanned!(span=> && _cv::version_is(<#t as _cv::CacheVersion>::VERSION, #v))
+        quote_spanned!(span=> && _cv::version_of_is::<#t>(#v))
     });
     quote! {
         type __CvHolds =
@@ -364,7 +363,7 @@ fn resumed_version(digest: &[u8; 32], body: &Body) -> Option<TokenStream> {
     })
 }
 
-/// Known children versions (`Known`) are taken from `known` in template order.
+/// Known children versions (used through `__CvHolds`) are taken from `known` in template order.
 fn body_tokens(body: &Body, known: &mut dyn Iterator<Item = Option<[u8; 32]>>) -> TokenStream {
     match body {
         Body::Unit => quote!(_cv::Body::UnitStruct),
@@ -409,7 +408,7 @@ fn ty(ty: &TyIr, span: Span, hint: Option<&str>, known: Option<[u8; 32]>) -> Tok
             (None, Some(v)) => {
                 let v = proc_macro2::Literal::byte_string(&v);
                 quote_spanned! {span=>
-                    _cv::Known::<__CvHolds, #t>::ty(#v)
+                    __CvHolds::ty::<#t>(#v)
                 }
             }
             // A well-known crate's type: a missing impl names the feature that provides it.
@@ -468,7 +467,7 @@ fn field_tokens(f: &FieldIr, known: &mut dyn Iterator<Item = Option<[u8; 32]>>) 
         if let (Some(v), None) = (known, f.hint) {
             let v = proc_macro2::Literal::byte_string(&v);
             return quote_spanned! {f.span=>
-                _cv::Known::<__CvHolds, #t>::field(#name, #v)
+                __CvHolds::field::<#t>(#name, #v)
             };
         }
         return match f.hint {

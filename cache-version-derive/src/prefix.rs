@@ -17,7 +17,7 @@
 //! by the compiler, which compares each named type's real `VERSION` with the one assumed (and
 //! the std structure around it, as above). The type's `VERSION`, and the versions of the std
 //! structures around named types among its children, are then chosen by type
-//! (`__private::Known`): with the assumptions confirmed, const evaluation hashes nothing;
+//! (`__private::Holds`): with the assumptions confirmed, const evaluation hashes nothing;
 //! otherwise it hashes as it would without the hint. On a crate of 200 models holding each
 //! other that removes nearly all of the derive's const evaluation (`scripts/compile_bench.py`).
 use std::collections::BTreeMap;
@@ -87,8 +87,8 @@ fn memo(kind: u8, input: &[u8], hash: impl FnOnce() -> [u8; 32]) -> [u8; 32] {
 
 /// The version of `ty` if the tokens name a std type whose shape is known here (a leaf, or
 /// `Option`, `Vec`, `VecDeque`, `Box`, `HashMap`, `BTreeMap` of such types), and that std
-/// type written through `__private` (primitives as `_cv::primitive::u64`, which no user type
-/// can shadow). Only a guess until the compiler compares the two types.
+/// type written through `__private` (primitives as `_cv::u64`, which no user type can
+/// shadow). Only a guess until the compiler compares the two types.
 pub fn guess(ty: &Type) -> Option<([u8; 32], TokenStream)> {
     guess_in(ty, &mut None)
 }
@@ -132,7 +132,7 @@ fn guess_in(
             let std = if *rust == "String" {
                 quote!(_cv::String)
             } else {
-                quote!(_cv::primitive::#std)
+                quote!(_cv::#std)
             };
             Some((combine(&digest(text), &[]), std))
         }

@@ -388,7 +388,8 @@ pub mod __private {
         }};
     }
 
-    /// Whether `version` is `expected` ([`version_of_is`] for a version at hand).
+    /// Whether `version` is `expected` (the derive uses [`version_of_is`], which reads a
+    /// type's `VERSION` itself).
     pub const fn version_is(version: Version, expected: &[u8; 32]) -> bool {
         digest_eq!(version.0, *expected)
     }

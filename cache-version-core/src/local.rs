@@ -776,12 +776,6 @@ impl BenchTier {
         self.0
             .read_as(key, now_ms(), |found: Found<'_, T>| found.shared())
     }
-    /// A copy of the value under `key`, cloned in place (what a typed `get` does).
-    pub fn get_cloned<T: Clone + Send + Sync + 'static>(&self, key: &[u8]) -> Option<T> {
-        self.0.read_as(key, now_ms(), |found: Found<'_, T>| {
-            Some(found.value.clone())
-        })
-    }
     /// A token, then an insert (what a fill after a store read costs).
     pub fn fill(&self, key: &[u8], value: LocalValue, encoded_len: usize) -> bool {
         let token = self.0.token(key);

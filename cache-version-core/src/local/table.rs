@@ -59,7 +59,7 @@ where
             .weight_capacity(weight.div_ceil(shards))
             .build()
             .expect("both capacities are set");
-        let shards_len = shards;
+        let mask = shards - 1;
         let shards = (0..shards)
             .map(|_| {
                 ShardedLock::new(Cache::with_options(
@@ -73,7 +73,7 @@ where
         Table {
             shards,
             hasher,
-            mask: shards_len - 1,
+            mask,
         }
     }
 

@@ -3,12 +3,22 @@
 //! shadows `Option`, `Some`, `Box` or `Vec` cannot break it. The expansion is kept short
 //! (constructor calls for the common cases, one byte-string token per digest): rustc parses,
 //! resolves and hashes it on every build, incremental ones included.
+//!
+//! The derive's own code is written as text ([`Out`], lexed by rustc once per derive when
+//! nothing of the user's sits inside); the user's tokens are spliced in where their spans or
+//! hygiene matter (types the derive did not read itself, generics, paths). A field type the
+//! derive read as std types and earlier models (`Option<Box<Prev>>`) is written as text: it
+//! is identifiers only, which resolve where the derive is written as the field's own tokens
+//! do, and errors about it point at the derive instead of the field (it has an impl unless a
+//! name was shadowed).
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 
 use crate::bound;
 use crate::model::{Body, FieldIr, FieldKind, Input, Model, Repr, Side, Style, TyIr, VariantIr};
+use crate::out::Out;
+use crate::prefix::Child;
 use crate::template;
 
 pub fn derive(input: &syn::DeriveInput) -> TokenStream {
@@ -19,13 +29,15 @@ pub fn derive(input: &syn::DeriveInput) -> TokenStream {
     }
 }
 
-fn krate(path: Option<&(Span, syn::Path)>) -> TokenStream {
+fn krate(o: &mut Out, path: Option<&(Span, syn::Path)>) {
     match path {
         // Spanned on the user's literal, so an unresolved path is reported there.
-        Some((span, p)) => quote_spanned!(*span=> use #p::__private as _cv;),
-        None => quote!(
-            use ::cache_version_core::__private as _cv;
-        ),
+        Some((span, p)) => {
+            o.t(quote_spanned!(*span=> use #p::__private as _cv;));
+        }
+        None => {
+            o.s("use ::cache_version_core::__private as _cv;");
+        }
     }
 }
 
@@ -39,7 +51,7 @@ struct Extra {
     /// Compile-time checks.
     checks: TokenStream,
     /// The name of the `const NAME: () = { ... };` block (`_` when `None`).
-    block_name: Option<syn::Ident>,
+    block_name: Option<String>,
 }
 
 /// The name of the `const NAME: () = { ... };` block around a derived type's impls: rustc's
@@ -48,87 +60,78 @@ struct Extra {
 /// says what to do (at no cost: the block exists anyway). Alone in the report: the type holds
 /// itself in a way the derive could not see (a type alias without parameters, a projection in
 /// a generic type); with other types: they contain each other.
-fn cycle_hint(ident: &syn::Ident) -> syn::Ident {
-    let name = ident.to_string();
-    let name = name.strip_prefix("r#").unwrap_or(&name);
-    syn::Ident::new(
-        &format!(
-            "{name}__CACHE_VERSION_CYCLE__ALONE_IT_HOLDS_ITSELF_WRITE_Self_FOR_THE_ALIAS_OR_PATH__\
-             WITH_OTHER_TYPES_BREAK_ONE_EDGE_WITH_AS_OR_OPAQUE"
-        ),
-        ident.span(),
+fn cycle_hint(ident: &str) -> String {
+    let name = ident.strip_prefix("r#").unwrap_or(ident);
+    format!(
+        "{name}__CACHE_VERSION_CYCLE__ALONE_IT_HOLDS_ITSELF_WRITE_Self_FOR_THE_ALIAS_OR_PATH__\
+         WITH_OTHER_TYPES_BREAK_ONE_EDGE_WITH_AS_OR_OPAQUE"
     )
+}
+
+/// `impl #impl_generics _cv::#tr for #ident #ty_generics #where_clause {`, left open. Without
+/// generics all text: the type's name resolves where the derive is written, as its own token
+/// does (an item name has no hygiene of its own), and each splice costs a round trip.
+fn impl_header(o: &mut Out, input: &syn::DeriveInput, generics: &syn::Generics, tr: &str) {
+    o.s("#[automatically_derived] impl");
+    if generics.params.is_empty() && generics.where_clause.is_none() {
+        o.s(tr).s(" for ").t_ident(&input.ident).s("{");
+        return;
+    }
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    o.t(impl_generics)
+        .s(tr)
+        .s(" for ")
+        .t(&input.ident)
+        .t(ty_generics)
+        .t(where_clause)
+        .s("{");
 }
 
 fn wrap(
     input: &syn::DeriveInput,
-    krate: TokenStream,
+    krate_path: Option<&(Span, syn::Path)>,
     generics: &syn::Generics,
-    items: TokenStream,
+    items: impl FnOnce(&mut Out),
     extra: Extra,
+    tail: impl FnOnce(&mut Out),
 ) -> TokenStream {
-    let ident = &input.ident;
-    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    let mut o = Out::new();
+    o.s(
+        "#[doc(hidden)] #[allow(non_upper_case_globals, non_local_definitions, \
+         unused_qualifications, deprecated, dead_code, clippy::all)] const ",
+    );
+    match &extra.block_name {
+        Some(name) => o.s(name),
+        None => o.s("_"),
+    };
+    o.s(": () = {");
+    krate(&mut o, krate_path);
     // An impl without parameters has no bound that could fail inside it: hiding it from
     // rustc's "the following other types implement trait" list costs no precision.
-    let not_recommended = input
-        .generics
-        .params
-        .is_empty()
-        .then(|| quote!(#[diagnostic::do_not_recommend]));
-    let own = extra.own_items.map(|items| {
-        quote! {
-            #[automatically_derived]
-            impl #impl_generics _cv::OwnShape for #ident #ty_generics #where_clause {
-                #items
-            }
-        }
-    });
-    let model = extra.model_items.map(|items| {
-        quote! {
-            #[automatically_derived]
-            impl #impl_generics _cv::CacheModel for #ident #ty_generics #where_clause {
-                #items
-            }
-        }
-    });
-    let checks = extra.checks;
-    let block = match extra.block_name {
-        Some(name) => quote!(#name),
-        None => quote!(_),
-    };
-    quote! {
-        #[doc(hidden)]
-        #[allow(
-            non_upper_case_globals,
-            non_local_definitions,
-            unused_qualifications,
-            deprecated,
-            dead_code,
-            clippy::all
-        )]
-        const #block: () = {
-            #krate
-            #[automatically_derived]
-            #not_recommended
-            impl #impl_generics _cv::CacheVersion for #ident #ty_generics #where_clause {
-                #items
-            }
-            #own
-            #model
-            #checks
-        };
+    if input.generics.params.is_empty() {
+        o.s("#[diagnostic::do_not_recommend]");
     }
+    impl_header(&mut o, input, generics, " _cv::CacheVersion");
+    items(&mut o);
+    o.s("}");
+    if let Some(items) = extra.own_items {
+        impl_header(&mut o, input, generics, " _cv::OwnShape");
+        o.t(items).s("}");
+    }
+    if let Some(items) = extra.model_items {
+        impl_header(&mut o, input, generics, " _cv::CacheModel");
+        o.t(items).s("}");
+    }
+    o.t(extra.checks);
+    tail(&mut o);
+    o.s("};");
+    o.finish()
 }
 
 /// After an error: the error plus an impl, so one typo does not cascade into "trait not
 /// implemented" errors at every use of the type.
 fn stub(input: &syn::DeriveInput, err: Option<syn::Error>) -> TokenStream {
     let errors = err.map(|e| e.to_compile_error());
-    let krate = krate(None);
-    let items = quote! {
-        const SHAPE: &'static _cv::Shape = &_cv::Shape::Opaque("<invalid>");
-    };
     // A model impl too, so that `cache.model::<T>()` adds no error of its own.
     let model_items = quote! {
         fn model_name() -> _cv::Cow<'static, str> {
@@ -139,12 +142,14 @@ fn stub(input: &syn::DeriveInput, err: Option<syn::Error>) -> TokenStream {
         model_items: Some(model_items),
         ..Extra::default()
     };
-    let imp = wrap(input, krate, &input.generics, items, extra);
+    let items = |o: &mut Out| {
+        o.s("const SHAPE: &'static _cv::Shape = &_cv::Shape::Opaque(\"<invalid>\");");
+    };
+    let imp = wrap(input, None, &input.generics, items, extra, |_| {});
     quote!(#errors #imp)
 }
 
 fn expand(input: &Input) -> TokenStream {
-    let krate = krate(input.krate.as_ref());
     let generics = bound::with_bounds(input);
     let args = model_args(&input.original.generics, &generics);
     let mut checks =
@@ -156,10 +161,11 @@ fn expand(input: &Input) -> TokenStream {
     }
     let mut extra = Extra {
         checks,
-        block_name: Some(cycle_hint(&input.original.ident)),
+        block_name: Some(cycle_hint(&input.original.ident.to_string())),
         ..Extra::default()
     };
-    let items = match &input.model {
+    let krate = input.krate.as_ref();
+    match &input.model {
         Model::Named(body) => {
             // The model name is `Named::model_name` of the shape: the trait's default.
             extra.model_items = Some(TokenStream::new());
@@ -171,51 +177,117 @@ fn expand(input: &Input) -> TokenStream {
                 .is_empty()
                 .then(|| crate::prefix::full(&digest, body))
                 .flatten();
-            let (shape, version) = match &full {
+            match &full {
                 Some(full) => {
                     crate::prefix::record(&input.original.ident, full.version);
-                    extra.checks.extend(known_check(full));
-                    let shape = named_shape(input, body, &digest, &args, &full.children);
-                    let v = proc_macro2::Literal::byte_string(&full.version);
-                    let version = quote! {
-                        const VERSION: _cv::Version = __CvHolds::pick_own::<Self>(#v);
+                    let items = |o: &mut Out| {
+                        o.s("const SHAPE: &'static _cv::Shape =");
+                        named_shape(o, input, body, &digest, &args, &full.children);
+                        o.s("; const VERSION: _cv::Version = __CvHolds::pick_own::<Self>(")
+                            .bytes_lit(&full.version)
+                            .s(");");
                     };
-                    (shape, Some(version))
+                    // The check is an item of the block, next to the impls.
+                    let tail = |o: &mut Out| {
+                        known_check(o, full);
+                        o.s("use _cv::NotSame as _;");
+                    };
+                    wrap(input.original, krate, &generics, items, extra, tail)
                 }
-                None => (
-                    named_shape(input, body, &digest, &args, &[]),
-                    resumed_version(&digest, body),
-                ),
-            };
-            if version.is_some() {
-                extra.checks.extend(quote!(
-                    use _cv::NotSame as _;
-                ));
+                None => {
+                    let resumed = crate::prefix::prefix(&digest, body);
+                    if resumed.is_some() {
+                        extra.checks.extend(quote!(
+                            use _cv::NotSame as _;
+                        ));
+                    }
+                    let items = |o: &mut Out| {
+                        o.s("const SHAPE: &'static _cv::Shape =");
+                        named_shape(o, input, body, &digest, &args, &[]);
+                        o.s(";");
+                        if let Some(resumed) = resumed {
+                            resumed_version(o, resumed);
+                        }
+                    };
+                    wrap(input.original, krate, &generics, items, extra, |_| {})
+                }
             }
-            quote!(const SHAPE: &'static _cv::Shape = #shape; #version)
         }
-        Model::Transparent(field) => transparent_items(&field.ty),
-        Model::Same(t) => transparent_items(&TyIr::Rust(t.clone())),
-        Model::Stated(t) => transparent_items(t),
+        Model::Transparent(field) => {
+            let items = transparent_items(&field.ty);
+            wrap(
+                input.original,
+                krate,
+                &generics,
+                |o| {
+                    o.t(items);
+                },
+                extra,
+                |_| {},
+            )
+        }
+        Model::Same(t) => {
+            let items = transparent_items(&TyIr::Rust(t.clone()));
+            wrap(
+                input.original,
+                krate,
+                &generics,
+                |o| {
+                    o.t(items);
+                },
+                extra,
+                |_| {},
+            )
+        }
+        Model::Stated(t) => {
+            let items = transparent_items(t);
+            wrap(
+                input.original,
+                krate,
+                &generics,
+                |o| {
+                    o.t(items);
+                },
+                extra,
+                |_| {},
+            )
+        }
         Model::Proxy { write, read } => {
             let mut own = None;
             let mut side = |s: &Side| match s {
-                Side::Type(t) => ty(&TyIr::Rust(t.clone()), Span::call_site(), None, None),
+                Side::Type(t) => {
+                    let mut o = Out::new();
+                    ty(
+                        &mut o,
+                        &TyIr::Rust(t.clone()),
+                        Span::call_site(),
+                        None,
+                        None,
+                    );
+                    o.finish()
+                }
                 Side::Own(body) => {
                     let digest = template::digest(&template::named(input.bump, body));
-                    own = Some(named_shape(input, body, &digest, &args, &[]));
+                    let mut o = Out::new();
+                    o.s("const OWN: &'static _cv::Shape =");
+                    named_shape(&mut o, input, body, &digest, &args, &[]);
+                    o.s(";");
+                    own = Some(o.finish());
                     quote!(_cv::own::<Self>())
                 }
             };
             let (w, r) = (side(write), side(read));
-            extra.own_items = own.map(|own| quote!(const OWN: &'static _cv::Shape = #own;));
-            quote! {
-                const SHAPE: &'static _cv::Shape =
-                    &_cv::Shape::Proxy { write: #w, read: #r };
-            }
+            extra.own_items = own;
+            let items = |o: &mut Out| {
+                o.s("const SHAPE: &'static _cv::Shape = &_cv::Shape::Proxy { write:")
+                    .t(w)
+                    .s(", read:")
+                    .t(r)
+                    .s("};");
+            };
+            wrap(input.original, krate, &generics, items, extra, |_| {})
         }
-    };
-    wrap(input.original, krate, &generics, items, extra)
+    }
 }
 
 /// The type's generic arguments for its model name (`Named::args`), lifetimes left out: a
@@ -281,43 +353,50 @@ fn transparent_items(t: &TyIr) -> TokenStream {
 /// (the field types are the std types it took them for, each named type has the version an
 /// earlier derive recorded). One anonymous constant for the model: every use of the alias
 /// names the same one, so it is checked and evaluated once.
-fn known_check(full: &crate::prefix::Full) -> TokenStream {
-    let crate::prefix::Full {
-        types, std, named, ..
-    } = full;
-    // Spanned on the field's type, like the field's own use of the impl.
-    let named = named.iter().map(|(t, v)| {
-        let v = proc_macro2::Literal::byte_string(v);
-        let span = syn::spanned::Spanned::span(t);
-        quote_spanned!(span=> && _cv::version_of_is::<#t>(#v))
-    });
-    quote! {
-        type __CvHolds =
-            _cv::Holds<{ <_cv::SameProbe<(#(#types,)*), (#(#std,)*)>>::SAME #(#named)* }>;
+fn known_check(o: &mut Out, full: &crate::prefix::Full) {
+    o.s("type __CvHolds = _cv::Holds<{");
+    probe(o, &full.probe);
+    for (name, v) in &full.named {
+        o.s("&& _cv::version_of_is::<")
+            .s(name)
+            .s(">(")
+            .bytes_lit(v)
+            .s(")");
     }
+    o.s("}>;");
 }
 
-/// `known`: per child in template order, a version the derive computed (see `prefix::Full`).
+/// `<_cv::SameProbe<(as written..), (through __private..)>>::SAME`: whether the field types are
+/// the std types the derive took them for. Text: the types are one identifier (and arguments
+/// of the same kind) each, resolved where the derive is written as the field's tokens are.
+fn probe(o: &mut Out, types: &[crate::prefix::Std]) {
+    o.s("<_cv::SameProbe<(");
+    for t in types {
+        t.write(o, false);
+        o.s(",");
+    }
+    o.s("), (");
+    for t in types {
+        t.write(o, true);
+        o.s(",");
+    }
+    o.s(")>>::SAME");
+}
+
+/// Per child in template order (or none): the type the derive took it for, and a version it
+/// computed (see `prefix::Full`).
+type Children<'a> = dyn Iterator<Item = Option<&'a Child>> + 'a;
+
+/// `children`: per child in template order, the type the derive took it for and a version it
+/// computed (see `prefix::Full`); empty when it did not compute the version.
 fn named_shape(
+    o: &mut Out,
     input: &Input,
     body: &Body,
     digest: &[u8; 32],
     args: &[TokenStream],
-    known: &[Option<[u8; 32]>],
-) -> TokenStream {
-    let name = &input.name;
-    // One byte-string token instead of 32 literals: the expansion is parsed, resolved and
-    // hashed by rustc on every build, so its size is compile time.
-    let digest = proc_macro2::Literal::byte_string(digest);
-    let bump = input.bump;
-    let default = input.default;
-    let deny = input.deny_unknown_fields;
-    let body = body_tokens(body, &mut known.iter().copied());
-    let meta = if default || deny {
-        quote!(_cv::ContainerMeta { default: #default, deny_unknown_fields: #deny })
-    } else {
-        quote!(_cv::ContainerMeta::NONE)
-    };
+    children: &[Child],
+) {
     // An inline constant whose borrows all sit where a borrow's temporary lives as long as
     // the constant (struct literals, braced variant literals, arrays): in a `const` item,
     // borrows inside function arguments are promoted, and rustc's promotion check proves
@@ -326,126 +405,155 @@ fn named_shape(
     // the check stops at once. Callgrind, 40 chained models: promotion took 145 M
     // instructions, 18 M after (serde's own code: 14 M). Tuple variants are written braced
     // (`Named { 0: .. }`) so the borrow inside is extended on every supported rustc.
-    quote! {
-        const {
-            &_cv::Shape::Named {
-                0: &_cv::Named {
-                    name: #name,
-                    template: *#digest,
-                    body: #body,
-                    meta: #meta,
-                    bump: #bump,
-                    args: &[#(#args),*],
-                },
-            }
-        }
+    o.s("const { &_cv::Shape::Named { 0: &_cv::Named { name:")
+        .str_lit(&input.name)
+        // One byte-string token instead of 32 literals: the expansion is parsed, resolved
+        // and hashed by rustc on every build, so its size is compile time.
+        .s(", template: *")
+        .bytes_lit(digest)
+        .s(", body:");
+    let mut known = children.iter().map(Some).chain(std::iter::repeat(None));
+    body_tokens(o, body, &mut known);
+    o.s(", meta:");
+    if input.default || input.deny_unknown_fields {
+        o.s("_cv::ContainerMeta { default:")
+            .display(input.default)
+            .s(", deny_unknown_fields:")
+            .display(input.deny_unknown_fields)
+            .s("}");
+    } else {
+        o.s("_cv::ContainerMeta::NONE");
     }
+    o.s(", bump:").display(input.bump).s(", args: &[");
+    for a in args {
+        o.t(a).s(",");
+    }
+    o.s("], }, } }");
 }
 
 /// `VERSION` resumed from blocks hashed here (see `prefix.rs`) when the leading children are
-/// std types; nothing (the trait's default) otherwise. The `bool` is the compiler's answer to
-/// "are the field types the std types the derive took them for?".
-fn resumed_version(digest: &[u8; 32], body: &Body) -> Option<TokenStream> {
-    let crate::prefix::Prefix {
-        children,
-        types,
-        std,
-        cv,
-    } = crate::prefix::prefix(digest, body)?;
-    let cv = proc_macro2::Literal::byte_string(&cv);
-    Some(quote! {
-        const VERSION: _cv::Version = _cv::version_resumed(
-            Self::SHAPE,
-            <_cv::SameProbe<(#(#types,)*), (#(#std,)*)>>::SAME,
-            #children,
-            #cv,
-        );
-    })
+/// std types. The `bool` is the compiler's answer to "are the field types the std types the
+/// derive took them for?".
+fn resumed_version(o: &mut Out, prefix: crate::prefix::Prefix) {
+    let crate::prefix::Prefix { children, std, cv } = prefix;
+    o.s("const VERSION: _cv::Version = _cv::version_resumed(Self::SHAPE,");
+    probe(o, &std);
+    o.s(",").display(children).s(",").bytes_lit(&cv).s(");");
 }
 
 /// Known children versions (used through `__CvHolds`) are taken from `known` in template order.
-fn body_tokens(body: &Body, known: &mut dyn Iterator<Item = Option<[u8; 32]>>) -> TokenStream {
+fn body_tokens(o: &mut Out, body: &Body, known: &mut Children) {
     match body {
-        Body::Unit => quote!(_cv::Body::UnitStruct),
+        Body::Unit => {
+            o.s("_cv::Body::UnitStruct");
+        }
         Body::Newtype(f) => {
-            let t = ty(&f.ty, f.span, f.hint, known.next().flatten());
-            quote!(_cv::Body::NewtypeStruct(#t))
+            o.s("_cv::Body::NewtypeStruct(");
+            ty(o, &f.ty, f.span, f.hint, known.next().flatten());
+            o.s(")");
         }
         Body::Tuple(fields) => {
-            let fields: Vec<_> = fields.iter().map(|f| field_tokens(f, known)).collect();
-            quote!(_cv::Body::TupleStruct { 0: &[#(#fields),*] })
+            o.s("_cv::Body::TupleStruct { 0: &[");
+            for f in fields {
+                field_tokens(o, f, known);
+                o.s(",");
+            }
+            o.s("] }");
         }
         Body::Struct { tag, fields } => {
-            let tag = match tag {
-                Some((tag, name)) => quote! {
-                    _cv::Some(_cv::StructTag { tag: #tag, name: #name })
-                },
-                None => quote!(_cv::None),
-            };
-            let fields: Vec<_> = fields.iter().map(|f| field_tokens(f, known)).collect();
-            quote!(_cv::Body::Struct { tag: #tag, fields: &[#(#fields),*] })
+            o.s("_cv::Body::Struct { tag:");
+            match tag {
+                Some((tag, name)) => {
+                    o.s("_cv::Some(_cv::StructTag { tag:")
+                        .str_lit(tag)
+                        .s(", name:")
+                        .str_lit(name)
+                        .s("})");
+                }
+                None => {
+                    o.s("_cv::None");
+                }
+            }
+            o.s(", fields: &[");
+            for f in fields {
+                field_tokens(o, f, known);
+                o.s(",");
+            }
+            o.s("] }");
         }
         Body::Enum { repr, variants } => {
-            let repr = match repr {
-                Repr::External => quote!(_cv::EnumRepr::External),
-                Repr::Internal(tag) => quote!(_cv::EnumRepr::Internal { tag: #tag }),
-                Repr::Adjacent(tag, content) => {
-                    quote!(_cv::EnumRepr::Adjacent { tag: #tag, content: #content })
-                }
-                Repr::Untagged => quote!(_cv::EnumRepr::Untagged),
+            o.s("_cv::Body::Enum { repr:");
+            match repr {
+                Repr::External => o.s("_cv::EnumRepr::External"),
+                Repr::Internal(tag) => o.s("_cv::EnumRepr::Internal { tag:").str_lit(tag).s("}"),
+                Repr::Adjacent(tag, content) => o
+                    .s("_cv::EnumRepr::Adjacent { tag:")
+                    .str_lit(tag)
+                    .s(", content:")
+                    .str_lit(content)
+                    .s("}"),
+                Repr::Untagged => o.s("_cv::EnumRepr::Untagged"),
             };
-            let variants: Vec<_> = variants.iter().map(|v| variant_tokens(v, known)).collect();
-            quote!(_cv::Body::Enum { repr: #repr, variants: &[#(#variants),*] })
+            o.s(", variants: &[");
+            for v in variants {
+                variant_tokens(o, v, known);
+                o.s(",");
+            }
+            o.s("] }");
         }
     }
 }
 
 /// `known`: the version the derive computed for a std structure around a named type, used
 /// when the compiler confirms it (`__CvHolds`).
-fn ty(ty: &TyIr, span: Span, hint: Option<&str>, known: Option<[u8; 32]>) -> TokenStream {
+fn ty(o: &mut Out, ty: &TyIr, span: Span, hint: Option<&str>, child: Option<&Child>) {
     match ty {
-        TyIr::Rust(t) => match (hint, known) {
-            (None, Some(v)) => {
-                let v = proc_macro2::Literal::byte_string(&v);
-                quote_spanned! {span=>
-                    __CvHolds::ty::<#t>(#v)
-                }
+        TyIr::Rust(t) => match (hint, child) {
+            (None, Some(Child { ty, known: Some(v) })) => {
+                o.s("__CvHolds::ty::<");
+                ty.write(o, false);
+                o.s(">(").bytes_lit(v).s(")");
+            }
+            (None, Some(Child { ty, known: None })) => {
+                o.s("_cv::Ty::of::<");
+                ty.write(o, false);
+                o.s(">()");
             }
             // A well-known crate's type: a missing impl names the feature that provides it.
             (Some(feature), _) => {
                 let feature = syn::Ident::new(feature, span);
-                quote_spanned!(span=> _cv::features::#feature::ty::<#t>())
+                o.t(quote_spanned!(span=> _cv::features::#feature::ty::<#t>()));
             }
-            (None, None) => quote_spanned!(span=> _cv::Ty::of::<#t>()),
-        },
-        TyIr::With { def, path } => quote_spanned! {span=>
-            _cv::with_or_opaque(
-                <_cv::WithProbe<#def>>::TY,
-                {
-                    fn opaque() -> &'static _cv::Shape {
-                        &_cv::Shape::Opaque(#path)
-                    }
-                    opaque
-                },
-                #path,
-            )
-        },
-        TyIr::Opaque(path) => quote! {
-            _cv::Ty {
-                shape_fn: {
-                    fn opaque() -> &'static _cv::Shape {
-                        &_cv::Shape::Opaque(#path)
-                    }
-                    opaque
-                },
-                version: _cv::Version::of(&_cv::Shape::Opaque(#path)),
+            (None, None) => {
+                o.s("_cv::Ty::of::<").t(t).s(">()");
             }
         },
+        TyIr::With { def, path } => {
+            o.t(quote_spanned! {span=>
+                _cv::with_or_opaque(
+                    <_cv::WithProbe<#def>>::TY,
+                    {
+                        fn opaque() -> &'static _cv::Shape {
+                            &_cv::Shape::Opaque(#path)
+                        }
+                        opaque
+                    },
+                    #path,
+                )
+            });
+        }
+        TyIr::Opaque(path) => {
+            o.s("_cv::Ty { shape_fn: { fn opaque() -> &'static _cv::Shape { &_cv::Shape::Opaque(")
+                .str_lit(path)
+                .s(") } opaque }, version: _cv::Version::of(&_cv::Shape::Opaque(")
+                .str_lit(path)
+                .s(")), }");
+        }
     }
 }
 
-fn field_tokens(f: &FieldIr, known: &mut dyn Iterator<Item = Option<[u8; 32]>>) -> TokenStream {
-    let known = known.next().flatten();
+fn field_tokens(o: &mut Out, f: &FieldIr, known: &mut Children) {
+    let child = known.next().flatten();
     let FieldIr {
         name,
         de_name,
@@ -464,51 +572,67 @@ fn field_tokens(f: &FieldIr, known: &mut dyn Iterator<Item = Option<[u8; 32]>>) 
         && !f.with_unstated;
     if let (true, TyIr::Rust(t)) = (plain, &f.ty) {
         // Most fields: a short constructor call.
-        if let (Some(v), None) = (known, f.hint) {
-            let v = proc_macro2::Literal::byte_string(&v);
-            return quote_spanned! {f.span=>
-                __CvHolds::field::<#t>(#name, #v)
-            };
+        match (child, f.hint) {
+            (Some(Child { ty, known: Some(v) }), None) => {
+                o.s("__CvHolds::field::<");
+                ty.write(o, false);
+                o.s(">(").str_lit(name).s(",").bytes_lit(v).s(")");
+                return;
+            }
+            (Some(Child { ty, known: None }), None) => {
+                o.s("_cv::field::<");
+                ty.write(o, false);
+                o.s(">(").str_lit(name).s(")");
+                return;
+            }
+            _ => {}
         }
-        return match f.hint {
+        match f.hint {
             Some(feature) => {
                 let feature = syn::Ident::new(feature, f.span);
-                quote_spanned!(f.span=> _cv::features::#feature::field::<#t>(#name))
+                o.t(quote_spanned!(f.span=> _cv::features::#feature::field::<#t>(#name)));
             }
-            None => quote_spanned!(f.span=> _cv::field::<#t>(#name)),
-        };
+            None => {
+                o.s("_cv::field::<").t(t).s(">(").str_lit(name).s(")");
+            }
+        }
+        return;
     }
     let kind = match f.kind {
-        FieldKind::Always => quote!(Always),
-        FieldKind::MaybeAbsent => quote!(MaybeAbsent),
-        FieldKind::Flatten => quote!(Flatten),
-        FieldKind::FlattenMaybeAbsent => quote!(FlattenMaybeAbsent),
+        FieldKind::Always => "Always",
+        FieldKind::MaybeAbsent => "MaybeAbsent",
+        FieldKind::Flatten => "Flatten",
+        FieldKind::FlattenMaybeAbsent => "FlattenMaybeAbsent",
     };
-    let t = ty(&f.ty, f.span, f.hint, known);
-    let with_unstated = match (&f.ty, f.with_unstated) {
-        (_, false) => quote!(false),
-        // A remote definition with an impl is not opaque: only the fallback is unstated.
-        (TyIr::With { def, .. }, true) => quote!(<_cv::WithProbe<#def>>::TY.is_none()),
-        (_, true) => quote!(true),
-    };
-    quote! {
-        _cv::Field {
-            name: #name,
-            de_name: #de_name,
-            kind: _cv::FieldKind::#kind,
-            ty: #t,
-            bump: #bump,
-            meta: _cv::FieldMeta {
-                default: #default,
-                aliases: &[#(#aliases),*],
-                skip_deserializing: #skip_deserializing,
-                with_unstated: #with_unstated,
-            },
-        }
+    o.s("_cv::Field { name:")
+        .str_lit(name)
+        .s(", de_name:")
+        .str_lit(de_name)
+        .s(", kind: _cv::FieldKind::")
+        .s(kind)
+        .s(", ty:");
+    ty(o, &f.ty, f.span, f.hint, child);
+    o.s(", bump:")
+        .display(bump)
+        .s(", meta: _cv::FieldMeta { default:")
+        .display(default)
+        .s(", aliases: &[");
+    for a in aliases {
+        o.str_lit(a).s(",");
     }
+    o.s("], skip_deserializing:")
+        .display(skip_deserializing)
+        .s(", with_unstated:");
+    match (&f.ty, f.with_unstated) {
+        (_, false) => o.s("false"),
+        // A remote definition with an impl is not opaque: only the fallback is unstated.
+        (TyIr::With { def, .. }, true) => o.s("<_cv::WithProbe<").t(def).s(">>::TY.is_none()"),
+        (_, true) => o.s("true"),
+    };
+    o.s(", }, }");
 }
 
-fn variant_tokens(v: &VariantIr, known: &mut dyn Iterator<Item = Option<[u8; 32]>>) -> TokenStream {
+fn variant_tokens(o: &mut Out, v: &VariantIr, known: &mut Children) {
     let VariantIr {
         name,
         de_name,
@@ -520,45 +644,44 @@ fn variant_tokens(v: &VariantIr, known: &mut dyn Iterator<Item = Option<[u8; 32]
         ..
     } = v;
     let style = match v.style {
-        Style::Unit => quote!(Unit),
-        Style::Newtype => quote!(Newtype),
-        Style::Tuple => quote!(Tuple),
-        Style::Struct => quote!(Struct),
-        Style::Skipped => quote!(Skipped),
+        Style::Unit => "Unit",
+        Style::Newtype => "Newtype",
+        Style::Tuple => "Tuple",
+        Style::Struct => "Struct",
+        Style::Skipped => "Skipped",
     };
-    let fields: Vec<_> = v.fields.iter().map(|f| field_tokens(f, known)).collect();
     let plain = name == de_name
         && !untagged
         && *bump == 0
         && aliases.is_empty()
         && !other
         && !skip_deserializing;
+    o.s("_cv::Variant { name:")
+        .str_lit(name)
+        .s(", de_name:")
+        .str_lit(de_name)
+        .s(", style: _cv::VariantStyle::")
+        .s(style)
+        .s(", untagged:")
+        .display(untagged)
+        .s(", fields: &[");
+    for f in &v.fields {
+        field_tokens(o, f, known);
+        o.s(",");
+    }
+    o.s("], bump:").display(bump).s(", meta:");
     if plain {
-        return quote! {
-            _cv::Variant {
-                name: #name,
-                de_name: #name,
-                style: _cv::VariantStyle::#style,
-                untagged: false,
-                fields: &[#(#fields),*],
-                bump: 0,
-                meta: _cv::VariantMeta::NONE,
-            }
-        };
-    }
-    quote! {
-        _cv::Variant {
-            name: #name,
-            de_name: #de_name,
-            style: _cv::VariantStyle::#style,
-            untagged: #untagged,
-            fields: &[#(#fields),*],
-            bump: #bump,
-            meta: _cv::VariantMeta {
-                aliases: &[#(#aliases),*],
-                other: #other,
-                skip_deserializing: #skip_deserializing,
-            },
+        o.s("_cv::VariantMeta::NONE");
+    } else {
+        o.s("_cv::VariantMeta { aliases: &[");
+        for a in aliases {
+            o.str_lit(a).s(",");
         }
+        o.s("], other:")
+            .display(other)
+            .s(", skip_deserializing:")
+            .display(skip_deserializing)
+            .s(", }");
     }
+    o.s(", }");
 }

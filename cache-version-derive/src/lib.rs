@@ -16,6 +16,7 @@ mod expand;
 mod hash;
 mod hint;
 mod model;
+mod out;
 mod prefix;
 mod recursion;
 mod template;

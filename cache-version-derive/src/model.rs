@@ -330,7 +330,7 @@ impl<'a> Input<'a> {
                     .filter(|a| *a != f.attrs.name().deserialize_name().value)
                     .collect(),
                 skip_deserializing: f.attrs.skip_deserializing(),
-                span: f.original.ty.span(),
+                span: type_span(&f.original.ty),
                 bound: fattrs.bound.map(|(_, b)| b),
                 serde_bound: f.attrs.ser_bound().map(<[_]>::to_vec),
                 with_unstated,
@@ -593,4 +593,26 @@ pub const SERDE_ERRORS: &str = "__cache_version_serde_errors";
 
 pub fn stub_marker(err: &syn::Error) -> bool {
     err.to_string() == SERDE_ERRORS
+}
+
+/// Where errors about a field's type point: `Spanned::span`, which is the type's first token
+/// unless the compiler joins spans (nightly). That first token read off the syntax tree for a
+/// path, the common case: `Spanned::span` prints the type to tokens and reads them back, a
+/// round trip across the proc-macro bridge per token, for a span most expansions never use.
+pub fn type_span(ty: &syn::Type) -> Span {
+    thread_local! {
+        static JOINS: bool = Span::call_site().join(Span::call_site()).is_some();
+    }
+    if let (syn::Type::Path(p), false) = (ty, JOINS.with(|j| *j)) {
+        if let Some(q) = &p.qself {
+            return q.lt_token.span;
+        }
+        if let Some(colon) = &p.path.leading_colon {
+            return colon.spans[0];
+        }
+        if let Some(first) = p.path.segments.first() {
+            return first.ident.span();
+        }
+    }
+    ty.span()
 }

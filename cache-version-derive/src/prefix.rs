@@ -23,8 +23,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use proc_macro2::TokenStream;
-use quote::quote;
+use crate::out::Out;
 use syn::{GenericArgument, PathArguments, Type};
 
 use crate::model::{Body, FieldIr, TyIr};
@@ -89,7 +88,7 @@ fn memo(kind: u8, input: &[u8], hash: impl FnOnce() -> [u8; 32]) -> [u8; 32] {
 /// `Option`, `Vec`, `VecDeque`, `Box`, `HashMap`, `BTreeMap` of such types), and that std
 /// type written through `__private` (primitives as `_cv::u64`, which no user type can
 /// shadow). Only a guess until the compiler compares the two types.
-pub fn guess(ty: &Type) -> Option<([u8; 32], TokenStream)> {
+pub fn guess(ty: &Type) -> Option<([u8; 32], Std)> {
     guess_in(ty, &mut None)
 }
 
@@ -98,8 +97,8 @@ pub fn guess(ty: &Type) -> Option<([u8; 32], TokenStream)> {
 /// pushed on `named` with the type, for the compiler to confirm.
 fn guess_in(
     ty: &Type,
-    named: &mut Option<&mut Vec<(Type, [u8; 32])>>,
-) -> Option<([u8; 32], TokenStream)> {
+    named: &mut Option<&mut Vec<(String, [u8; 32])>>,
+) -> Option<([u8; 32], Std)> {
     let Type::Path(path) = ty else { return None };
     if path.qself.is_some() || path.path.leading_colon.is_some() || path.path.segments.len() != 1 {
         return None;
@@ -125,48 +124,96 @@ fn guess_in(
             let Some((rust, text, _)) = LEAVES.iter().find(|(rust, _, _)| *rust == leaf) else {
                 let list = named.as_mut()?;
                 let v = recorded(leaf)?;
-                list.push((ty.clone(), v));
-                return Some((v, quote!(#ty)));
+                list.push((leaf.to_owned(), v));
+                return Some((v, Std::Named(leaf.to_owned())));
             };
-            let std = syn::Ident::new(rust, proc_macro2::Span::call_site());
-            let std = if *rust == "String" {
-                quote!(_cv::String)
-            } else {
-                quote!(_cv::#std)
-            };
-            Some((combine(&digest(text), &[]), std))
+            Some((combine(&digest(text), &[]), Std::Leaf(rust)))
         }
         ("Box", [t]) => {
             let (v, std) = guess_in(t, named)?;
-            Some((v, quote!(_cv::Box<#std>)))
+            Some((v, Std::Outer("Box", vec![std])))
         }
         ("Option", [t]) => {
             let (v, std) = guess_in(t, named)?;
             Some((
                 combine(&digest("option<_>"), &[v]),
-                quote!(_cv::Option<#std>),
+                Std::Outer("Option", vec![std]),
             ))
         }
-        ("Vec" | "VecDeque", [t]) => {
+        ("Vec", [t]) | ("VecDeque", [t]) => {
             let (v, std) = guess_in(t, named)?;
-            let outer = syn::Ident::new(&name, proc_macro2::Span::call_site());
-            Some((combine(&digest("seq<_>"), &[v]), quote!(_cv::#outer<#std>)))
+            let outer = if name == "Vec" { "Vec" } else { "VecDeque" };
+            Some((
+                combine(&digest("seq<_>"), &[v]),
+                Std::Outer(outer, vec![std]),
+            ))
         }
         ("HashMap" | "BTreeMap", [k, v]) => {
             let ((kv, ks), (vv, vs)) = (guess_in(k, named)?, guess_in(v, named)?);
-            let outer = syn::Ident::new(&name, proc_macro2::Span::call_site());
+            let outer = if name == "HashMap" {
+                "HashMap"
+            } else {
+                "BTreeMap"
+            };
             Some((
                 combine(&digest("map<_,_>"), &[kv, vv]),
-                quote!(_cv::#outer<#ks, #vs>),
+                Std::Outer(outer, vec![ks, vs]),
             ))
         }
         _ => None,
     }
 }
 
-fn field_guess(f: &FieldIr) -> Option<(&Type, [u8; 32], TokenStream)> {
+/// A type the derive took a field type for: std types (and types earlier derives recorded)
+/// named by one identifier, with type arguments of the same kind, so the derive can write it
+/// back as text both as the field writes it and through `__private`.
+#[derive(Clone)]
+pub enum Std {
+    /// `u64`, `String`: a leaf by its name (in `__private` too).
+    Leaf(&'static str),
+    /// A type an earlier derive recorded, by the identifier the field writes.
+    Named(String),
+    /// `Option<..>` and the other std structures.
+    Outer(&'static str, Vec<Std>),
+}
+
+impl Std {
+    /// Writes the type as the field writes it (`through` false) or through `__private`
+    /// (`through` true: `_cv::Option<_cv::u64>`, which no user type can shadow; named types
+    /// as written).
+    pub fn write(&self, o: &mut Out, through: bool) {
+        match self {
+            Std::Leaf(name) => {
+                o.s(if through { " _cv::" } else { " " }).s(name);
+            }
+            Std::Named(name) => {
+                o.s(" ").s(name);
+            }
+            Std::Outer(name, args) => {
+                o.s(if through { " _cv::" } else { " " }).s(name).s("<");
+                for a in args {
+                    a.write(o, through);
+                    o.s(",");
+                }
+                o.s(">");
+            }
+        }
+    }
+}
+
+/// A child of a type whose version the derive computed in full.
+pub struct Child {
+    /// The field's type.
+    pub ty: Std,
+    /// The version of a child that is std structure around a named type (`Option<Box<Prev>>`),
+    /// which const evaluation would otherwise hash (a bare named type or a std type costs it
+    /// nothing or once per crate).
+    pub known: Option<[u8; 32]>,
+}
+
+fn field_guess(f: &FieldIr) -> Option<([u8; 32], Std)> {
     match (&f.ty, f.hint) {
-        (TyIr::Rust(t), None) => guess(t).map(|(v, std)| (t, v, std)),
+        (TyIr::Rust(t), None) => guess(t),
         _ => None,
     }
 }
@@ -181,19 +228,18 @@ fn children(body: &Body) -> Vec<&FieldIr> {
     }
 }
 
-/// What `VERSION` resumes from: the number of leading children hashed here, the field types
-/// and the std types they were taken for, the chaining value after the blocks they fill.
-pub struct Prefix<'a> {
+/// What `VERSION` resumes from: the number of leading children hashed here, the types they
+/// were taken for, the chaining value after the blocks they fill.
+pub struct Prefix {
     pub children: usize,
-    pub types: Vec<&'a Type>,
-    pub std: Vec<TokenStream>,
+    pub std: Vec<Std>,
     pub cv: [u8; 32],
 }
 
 /// The prefix of `body`'s version that can be hashed here: at least one whole block, and one
 /// child left for the const hasher (the last block carries the final flags). `None`: nothing
 /// to gain.
-pub fn prefix<'a>(template: &[u8; 32], body: &'a Body) -> Option<Prefix<'a>> {
+pub fn prefix(template: &[u8; 32], body: &Body) -> Option<Prefix> {
     let children = children(body);
     // One chunk (1024 bytes) at most: the template and 31 children.
     if children.len() > 31 {
@@ -217,7 +263,7 @@ pub fn prefix<'a>(template: &[u8; 32], body: &'a Body) -> Option<Prefix<'a>> {
         return None;
     }
     let mut units = vec![*template];
-    units.extend(known.iter().map(|(_, v, _)| *v));
+    units.extend(known.iter().map(|(v, _)| *v));
     let blocks: Vec<[u8; 64]> = units
         .chunks(2)
         .map(|pair| {
@@ -230,8 +276,7 @@ pub fn prefix<'a>(template: &[u8; 32], body: &'a Body) -> Option<Prefix<'a>> {
     Some(Prefix {
         children: known.len(),
         cv: crate::hash::chain(&blocks),
-        types: known.iter().map(|(t, _, _)| *t).collect(),
-        std: known.into_iter().map(|(_, _, std)| std).collect(),
+        std: known.into_iter().map(|(_, std)| std).collect(),
     })
 }
 
@@ -261,23 +306,20 @@ pub fn record(ident: &syn::Ident, version: [u8; 32]) {
 /// known here, a type an earlier derive recorded, or std structure around those.
 pub struct Full {
     pub version: [u8; 32],
-    /// The field types and the std types (over the named ones) they were taken for.
-    pub types: Vec<Type>,
-    pub std: Vec<TokenStream>,
-    /// The named types assumed, with the versions assumed for them.
-    pub named: Vec<(Type, [u8; 32])>,
-    /// Per child in template order: the version of a child that is std structure around a
-    /// named type (`Option<Box<Prev>>`), which const evaluation would otherwise hash (a bare
-    /// named type or a std type costs it nothing or once per crate).
-    pub children: Vec<Option<[u8; 32]>>,
+    /// The field types the compiler is asked to confirm are the std types the derive took
+    /// them for (bare named types are confirmed by their version instead).
+    pub probe: Vec<Std>,
+    /// The named types assumed (their identifiers), with the versions assumed for them.
+    pub named: Vec<(String, [u8; 32])>,
+    /// Every child, in template order.
+    pub children: Vec<Child>,
 }
 
 /// The whole version of `body`, when every child can be guessed (see [`Full`]).
 pub fn full(template: &[u8; 32], body: &Body) -> Option<Full> {
     let mut out = Full {
         version: [0; 32],
-        types: Vec::new(),
-        std: Vec::new(),
+        probe: Vec::new(),
         named: Vec::new(),
         children: Vec::new(),
     };
@@ -288,21 +330,21 @@ pub fn full(template: &[u8; 32], body: &Body) -> Option<Full> {
         };
         let before = out.named.len();
         let (v, std) = guess_in(t, &mut Some(&mut out.named))?;
-        let bare = matches!(t, Type::Path(p) if p.path.segments.len() == 1
-            && p.path.segments[0].arguments.is_none());
-        out.children
-            .push((out.named.len() > before && !bare).then_some(v));
+        let bare = matches!(std, Std::Named(_));
+        let named = out.named.len() > before;
         versions.push(v);
         // A bare recorded name is itself on both sides: its version comparison checks it.
-        if !(bare && out.named.len() > before) {
-            out.types.push(t.clone());
-            out.std.push(std);
+        if !bare {
+            out.probe.push(std.clone());
         }
+        out.children.push(Child {
+            ty: std,
+            known: (named && !bare).then_some(v),
+        });
     }
     // One comparison per named type.
     let mut seen = std::collections::BTreeSet::new();
-    out.named
-        .retain(|(t, _)| seen.insert(quote!(#t).to_string()));
+    out.named.retain(|(name, _)| seen.insert(name.clone()));
     out.version = combine(template, &versions);
     Some(out)
 }

@@ -62,9 +62,12 @@ pub fn replace_self(ty: &Type, ident: &syn::Ident, input: &syn::DeriveInput) -> 
     };
     let mut ty = ty.clone();
     zero_length_arrays(&mut ty);
-    let span = syn::spanned::Spanned::span(&ty);
+    // The span of the type as written, for the checks only: `Spanned::span` prints the type
+    // to tokens, which a macro pays for across the proc-macro bridge, token by token.
+    let written = ty.clone();
     let occurrences = walk(&mut ty, &cx);
     let uses_probe = occurrences.iter().any(|o| o.maybe.is_some());
+    let mut span = None;
     let checks = occurrences
         .into_iter()
         // A bare `Self` needs no check.
@@ -72,7 +75,7 @@ pub fn replace_self(ty: &Type, ident: &syn::Ident, input: &syn::DeriveInput) -> 
         .map(|o| SelfCheck {
             skeleton: o.skeleton,
             maybe: o.maybe,
-            span,
+            span: *span.get_or_insert_with(|| crate::model::type_span(&written)),
         })
         .collect();
     Replaced {

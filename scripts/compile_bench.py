@@ -21,11 +21,12 @@ system of cargo and rustc, are what to quote; wall is printed too):
 Then a breakdown of the chained crates: `-Z time-passes` (through RUSTC_BOOTSTRAP=1) of one
 full build of each, the passes that differ most.
 
-With `--callgrind`, the chained crates are also compiled once each under `valgrind --tool=
-callgrind`: instructions, not seconds, so the ratio is the same on a loaded machine and from
-run to run (within a fraction of a percent), with the extra instructions grouped by the rustc
-crate that runs them (`rustc_const_eval` is const evaluation, `cache_version_derive` the
-macro itself). Slow: about 50 times a native build.
+With `--callgrind`, the chained crates are also built under `valgrind --tool=callgrind`, a
+full and an incremental rebuild each: instructions, not seconds, so the ratio is the same on
+a loaded machine and from run to run (within a fraction of a percent), with what the derive
+macro itself ran (inclusive, its proc-macro bridge traffic in) and the extra instructions
+grouped by the rustc crate that runs them (`rustc_const_eval` is const evaluation). Slow:
+about 50 times a native build.
 
 Usage: python3 scripts/compile_bench.py [--rounds 5] [--clean-rounds 2] [--sets chained,realistic]
                                         [--callgrind] [--models N] [--models-only] [--pin CPU]
@@ -166,9 +167,13 @@ def time_passes(crate: str, target: str) -> dict:
     return passes
 
 
-def rustc_command(crate: str, target: str) -> str:
-    """The rustc command line cargo runs for the crate itself (a full, non-incremental build)."""
-    env = dict(os.environ, CARGO_TARGET_DIR=target, CARGO_INCREMENTAL="0")
+def rustc_command(crate: str, target: str, incremental: bool = False) -> str:
+    """The rustc command line cargo runs for the crate itself: a full (non-incremental) build,
+    or with `incremental` an incremental rebuild (cargo's run of it leaves the incremental
+    cache answering for everything, as in the timed rounds)."""
+    env = dict(os.environ, CARGO_TARGET_DIR=target)
+    if not incremental:
+        env["CARGO_INCREMENTAL"] = "0"
     os.utime(os.path.join(crate, "src", "lib.rs"))
     out = subprocess.run(["cargo", "build", "-v", "--offline"], cwd=crate, env=env, check=True,
                          capture_output=True, text=True)
@@ -180,9 +185,10 @@ def rustc_command(crate: str, target: str) -> str:
     raise RuntimeError(f"no rustc command for {name} in cargo's output")
 
 
-def callgrind(crate: str, target: str, out: str) -> tuple:
-    """Instructions of one full build of the crate under callgrind, and per rustc crate."""
-    cmd = rustc_command(crate, target)
+def callgrind(crate: str, target: str, out: str, incremental: bool = False) -> tuple:
+    """Instructions of one build of the crate under callgrind, per rustc crate, and inclusive
+    of the derive macros' entry points (what each proc macro ran, its bridge traffic in)."""
+    cmd = rustc_command(crate, target, incremental)
     run = subprocess.run(f"valgrind --tool=callgrind --callgrind-out-file={out} {cmd}",
                          shell=True, cwd=crate, capture_output=True, text=True)
     m = re.search(r"Collected : (\d+)", run.stderr)
@@ -199,7 +205,15 @@ def callgrind(crate: str, target: str, out: str) -> tuple:
                       r"|syn|proc_macro2|quote|proc_macro)", f.group(2))
         key = g.group(1) if g else "other"
         groups[key] = groups.get(key, 0) + int(f.group(1).replace(",", ""))
-    return int(m.group(1)), groups
+    inclusive = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=99", out],
+                               capture_output=True, text=True).stdout
+    macros = {}
+    for name in ("cache_version_derive::derive_cache_version", "serde_derive::derive_serialize",
+                 "serde_derive::derive_deserialize"):
+        f = re.search(r"^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+\S*?:" + re.escape(name) + r"\s",
+                      inclusive, re.M)
+        macros[name] = int(f.group(1).replace(",", "")) if f else 0
+    return int(m.group(1)), groups, macros
 
 
 def report(label, data, base, other):
@@ -307,20 +321,28 @@ def main():
             print(f"  {p:34} {a.get(p, 0):7.2f} {b.get(p, 0):7.2f} "
                   f"{b.get(p, 0) - a.get(p, 0):+7.2f}")
     if "chained" in sets and args.callgrind:
-        counts = {}
-        for k in ("chained_serde", "chained_const"):
-            counts[k] = callgrind(crates[k], targets[k], os.path.join(base, f"callgrind.{k}"))
-        (a, ga), (b, gb) = counts["chained_serde"], counts["chained_const"]
-        print(f"chained {N} models + {E} enums, every VERSION in a const, full rebuild, "
-              f"instructions (callgrind): serde only {a / 1e9:.3f}G, with CacheVersion "
-              f"{b / 1e9:.3f}G, ratio {b / a:.3f}")
-        print("  where the extra instructions run (rustc crate, millions, share of the extra):")
-        extra = b - a
-        keys = sorted(set(ga) | set(gb), key=lambda k: -(gb.get(k, 0) - ga.get(k, 0)))
-        for k in keys[:12]:
-            d = gb.get(k, 0) - ga.get(k, 0)
-            print(f"  {k:28} {ga.get(k, 0) / 1e6:9.1f} {gb.get(k, 0) / 1e6:9.1f} {d / 1e6:+9.1f}"
-                  f" {100 * d / extra:5.1f}%")
+        for mode, incremental in (("full rebuild", False), ("incremental rebuild", True)):
+            counts = {}
+            for k in ("chained_serde", "chained_const"):
+                counts[k] = callgrind(crates[k], targets[k],
+                                      os.path.join(base, f"callgrind.{k}.{int(incremental)}"),
+                                      incremental)
+            (a, ga, ma), (b, gb, mb) = counts["chained_serde"], counts["chained_const"]
+            extra = b - a
+            print(f"chained {N} models + {E} enums, every VERSION in a const, {mode}, "
+                  f"instructions (callgrind): serde only {a / 1e9:.3f}G, with CacheVersion "
+                  f"{b / 1e9:.3f}G, ratio {b / a:.3f}")
+            derive = mb["cache_version_derive::derive_cache_version"]
+            serde = mb["serde_derive::derive_serialize"] + mb["serde_derive::derive_deserialize"]
+            print(f"  the CacheVersion macro itself (inclusive, its bridge traffic in): "
+                  f"{derive / 1e6:.1f} M, {100 * derive / extra:.1f}% of the extra "
+                  f"(serde's two derives: {serde / 1e6:.1f} M)")
+            print("  where the extra instructions run (rustc crate, millions, share of the extra):")
+            keys = sorted(set(ga) | set(gb), key=lambda k: -(gb.get(k, 0) - ga.get(k, 0)))
+            for k in keys[:12]:
+                d = gb.get(k, 0) - ga.get(k, 0)
+                print(f"  {k:28} {ga.get(k, 0) / 1e6:9.1f} {gb.get(k, 0) / 1e6:9.1f} "
+                      f"{d / 1e6:+9.1f} {100 * d / extra:5.1f}%")
     if not args.dir:
         shutil.rmtree(base, ignore_errors=True)
 

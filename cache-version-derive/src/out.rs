@@ -16,36 +16,36 @@ use quote::ToTokens;
 /// and close groups, so a splice can sit at any depth); [`Out::t`] splices tokens;
 /// [`Out::finish`] returns the whole.
 pub struct Out {
+    /// All the text written, once: a frame that stays text only is a stretch of it.
+    buf: String,
     frames: Vec<Frame>,
 }
 
 struct Frame {
     delim: Delimiter,
-    /// Text not yet lexed.
-    text: String,
-    /// What came before `text`: `None` while the frame is text only.
+    /// Where the frame's opening delimiter sits in `buf`.
+    open: usize,
+    /// Where the frame's text not yet lexed starts in `buf` (it runs to the end, or to the
+    /// opening delimiter of the frame above).
+    start: usize,
+    /// What came before that text: `None` while the frame is text only.
     tokens: Option<TokenStream>,
 }
 
-impl Frame {
-    fn new(delim: Delimiter) -> Self {
-        Frame {
-            delim,
-            text: String::new(),
-            tokens: None,
-        }
+/// Lexes `buf[start..end]` onto `tokens` (nothing when empty).
+fn flush<'a>(
+    tokens: &'a mut Option<TokenStream>,
+    buf: &str,
+    start: usize,
+    end: usize,
+) -> &'a mut TokenStream {
+    let tokens = tokens.get_or_insert_with(TokenStream::new);
+    if start < end {
+        // One stream, not its trees: extending by trees would fetch each across the
+        // proc-macro bridge.
+        tokens.extend(std::iter::once(lex(&buf[start..end])));
     }
-
-    fn flush(&mut self) -> &mut TokenStream {
-        let tokens = self.tokens.get_or_insert_with(TokenStream::new);
-        if !self.text.is_empty() {
-            // One stream, not its trees: extending by trees would fetch each across the
-            // proc-macro bridge.
-            tokens.extend(std::iter::once(lex(&self.text)));
-            self.text.clear();
-        }
-        tokens
-    }
+    tokens
 }
 
 /// Lexes the derive's own text. Inside a proc macro straight through `proc_macro` (proc_macro2's
@@ -63,36 +63,37 @@ fn lex(text: &str) -> TokenStream {
     }
 }
 
-fn delimiters(delim: Delimiter) -> (char, char) {
+fn closing(delim: Delimiter) -> u8 {
     match delim {
-        Delimiter::Parenthesis => ('(', ')'),
-        Delimiter::Brace => ('{', '}'),
-        Delimiter::Bracket => ('[', ']'),
-        Delimiter::None => (' ', ' '),
+        Delimiter::Parenthesis => b')',
+        Delimiter::Brace => b'}',
+        Delimiter::Bracket => b']',
+        Delimiter::None => b' ',
     }
 }
 
 impl Out {
     pub fn new() -> Self {
         Out {
-            frames: vec![Frame::new(Delimiter::None)],
+            buf: String::with_capacity(4096),
+            frames: vec![Frame {
+                delim: Delimiter::None,
+                open: 0,
+                start: 0,
+                tokens: None,
+            }],
         }
-    }
-
-    fn top(&mut self) -> &mut Frame {
-        self.frames
-            .last_mut()
-            .expect("the outermost frame is never closed")
     }
 
     /// The derive's own code as source text. Its delimiters may be left open for splices and
     /// closed by a later call; string literals in it are skipped (no character literals).
     pub fn s(&mut self, text: &str) -> &mut Self {
+        let base = self.buf.len();
+        self.buf.push_str(text);
         // Bytes and an index: this runs unoptimized, where `char_indices` costs tens of
-        // instructions a character. Delimiters and quotes are ASCII, so every cut is on a
-        // character boundary.
+        // instructions a character (indexing a slice needs no call). Delimiters and quotes are
+        // ASCII, so every position is on a character boundary.
         let bytes = text.as_bytes();
-        let mut run = 0;
         let mut i = 0;
         while i < bytes.len() {
             let b = bytes[i];
@@ -111,41 +112,53 @@ impl Out {
                     }
                     continue;
                 }
-                b'(' => Some(Delimiter::Parenthesis),
-                b'{' => Some(Delimiter::Brace),
-                b'[' => Some(Delimiter::Bracket),
-                b')' | b'}' | b']' => None,
+                b'(' => Delimiter::Parenthesis,
+                b'{' => Delimiter::Brace,
+                b'[' => Delimiter::Bracket,
+                b')' | b'}' | b']' => {
+                    self.close(b, base + i - 1);
+                    continue;
+                }
                 _ => continue,
             };
-            self.top().text.push_str(&text[run..i - 1]);
-            run = i;
-            match delim {
-                Some(delim) => self.frames.push(Frame::new(delim)),
-                None => self.close(b as char),
-            }
+            self.frames.push(Frame {
+                delim,
+                open: base + i - 1,
+                start: base + i,
+                tokens: None,
+            });
         }
-        self.top().text.push_str(&text[run..]);
         self
     }
 
-    fn close(&mut self, c: char) {
+    /// Closes the innermost frame at `buf[at]` (its closing delimiter `c`).
+    fn close(&mut self, c: u8, at: usize) {
         assert!(
             self.frames.len() > 1,
-            "cache-version-derive closed `{c}` it never opened"
+            "cache-version-derive closed `{}` it never opened",
+            c as char
         );
         let mut frame = self.frames.pop().expect("checked above");
-        let (open, close) = delimiters(frame.delim);
-        assert_eq!(close, c, "cache-version-derive closed `{open}` with `{c}`");
+        assert!(
+            closing(frame.delim) == c,
+            "cache-version-derive closed `{:?}` with `{}`",
+            frame.delim,
+            c as char
+        );
         if frame.tokens.is_none() {
-            // Text only: it stays text in the enclosing frame.
-            let parent = self.top();
-            parent.text.push(open);
-            parent.text.push_str(&frame.text);
-            parent.text.push(close);
-        } else {
-            let group = Group::new(frame.delim, std::mem::take(frame.flush()));
-            self.top().flush().extend([TokenTree::Group(group)]);
+            // Text only: it stays in `buf`, part of the enclosing frame's text.
+            return;
         }
+        let inner = std::mem::take(flush(&mut frame.tokens, &self.buf, frame.start, at));
+        let group = TokenTree::Group(Group::new(frame.delim, inner));
+        let parent = self
+            .frames
+            .last_mut()
+            .expect("the outermost frame is never closed");
+        // The parent's text runs to the group's opening delimiter; after the group, it
+        // starts again past the closing one.
+        flush(&mut parent.tokens, &self.buf, parent.start, frame.open).extend([group]);
+        parent.start = at + 1;
     }
 
     /// Splices tokens (the user's, or built with `quote!`) where the text has reached.
@@ -154,7 +167,13 @@ impl Out {
         tokens.to_tokens(&mut ts);
         // Nothing to splice (no generics, say): the text runs on.
         if !ts.is_empty() {
-            self.top().flush().extend(std::iter::once(ts));
+            let end = self.buf.len();
+            let top = self
+                .frames
+                .last_mut()
+                .expect("the outermost frame is never closed");
+            flush(&mut top.tokens, &self.buf, top.start, end).extend(std::iter::once(ts));
+            top.start = end;
         }
         self
     }
@@ -163,8 +182,7 @@ impl Out {
     /// user's own token for any name without hygiene of its own (items, types).
     pub fn t_ident(&mut self, ident: &proc_macro2::Ident) -> &mut Self {
         use std::fmt::Write;
-        let text = &mut self.top().text;
-        let _ = write!(text, " {ident} ");
+        let _ = write!(self.buf, " {ident} ");
         self
     }
 
@@ -172,7 +190,7 @@ impl Out {
     /// code: this crate runs unoptimized.
     pub fn str_lit(&mut self, value: &str) -> &mut Self {
         use std::fmt::Write;
-        let _ = write!(self.top().text, " {value:?} ");
+        let _ = write!(self.buf, " {value:?} ");
         self
     }
 
@@ -183,7 +201,7 @@ impl Out {
     #[allow(clippy::manual_range_contains)]
     pub fn bytes_lit(&mut self, value: &[u8]) -> &mut Self {
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        let text = &mut self.top().text;
+        let text = &mut self.buf;
         text.push_str(" b\"");
         for chunk in value.chunks(32) {
             let mut buf = [0u8; 4 * 32];
@@ -214,7 +232,7 @@ impl Out {
     /// An integer (unsuffixed) or a `bool`.
     pub fn display(&mut self, value: impl std::fmt::Display) -> &mut Self {
         use std::fmt::Write;
-        let _ = write!(self.top().text, " {value} ");
+        let _ = write!(self.buf, " {value} ");
         self
     }
 
@@ -224,7 +242,9 @@ impl Out {
             self.frames.len() == 1,
             "cache-version-derive left a delimiter open"
         );
-        std::mem::take(self.top().flush())
+        let end = self.buf.len();
+        let root = &mut self.frames[0];
+        std::mem::take(flush(&mut root.tokens, &self.buf, root.start, end))
     }
 }
 
@@ -247,6 +267,25 @@ mod tests {
         same(
             o,
             quote!(const X: usize = { let a = [Vec<u8>::new()]; a.len() };),
+        );
+        // Splices at several depths, text-only groups before and after them, two splices
+        // in one group, a group closed by a later call.
+        let (a, b) = (quote!(A<B>), quote!(C));
+        let mut o = Out::new();
+        o.s("mod m { fn f() { (1, [2]); g(")
+            .t(&a)
+            .s(", { h([")
+            .t(&b)
+            .s("], (3)) }, ")
+            .t(&b)
+            .t(&a)
+            .s(") ; [4] } struct S(")
+            .t(&b)
+            .s(");");
+        o.s("}");
+        same(
+            o,
+            quote!(mod m { fn f() { (1, [2]); g(A<B>, { h([C], (3)) }, C A<B>) ; [4] } struct S(C); }),
         );
         let mut o = Out::new();
         o.s("f(\"(not a group\", ").str_lit("a\"b\\c{").s(")");
@@ -295,7 +334,7 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "closed `{` with `)`")]
+    #[should_panic(expected = "closed `Brace` with `)`")]
     fn mismatched_delimiters_are_a_bug_caught_here() {
         let mut o = Out::new();
         o.s("{ )");

@@ -182,23 +182,72 @@ impl Std {
     /// (`through` true: `_cv::Option<_cv::u64>`, which no user type can shadow; named types
     /// as written).
     pub fn write(&self, o: &mut Out, through: bool) {
+        // Whole pieces, one call each: the text follows `<`, `(` or `,`, so it needs no space.
         match self {
-            Std::Leaf(name) => {
-                o.s(if through { " _cv::" } else { " " }).s(name);
-            }
-            Std::Named(name) => {
-                o.s(" ").s(name);
-            }
+            Std::Leaf(name) if through => match through_leaf(name) {
+                Some(path) => o.s(path),
+                None => o.s("_cv::").s(name),
+            },
+            Std::Leaf(name) => o.s(name),
+            Std::Named(name) => o.s(name),
             Std::Outer(name, args) => {
-                o.s(if through { " _cv::" } else { " " }).s(name).s("<");
-                for a in args {
+                match open_outer(name, through) {
+                    Some(open) => o.s(open),
+                    None => o.s(if through { "_cv::" } else { "" }).s(name).s("<"),
+                };
+                for (i, a) in args.iter().enumerate() {
+                    if i > 0 {
+                        o.s(",");
+                    }
                     a.write(o, through);
-                    o.s(",");
                 }
-                o.s(">");
+                o.s(">")
             }
-        }
+        };
     }
+}
+
+/// `_cv::u64` for `u64`: the leaf through `__private`.
+fn through_leaf(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "bool" => "_cv::bool",
+        "i8" => "_cv::i8",
+        "i16" => "_cv::i16",
+        "i32" => "_cv::i32",
+        "i64" => "_cv::i64",
+        "isize" => "_cv::isize",
+        "i128" => "_cv::i128",
+        "u8" => "_cv::u8",
+        "u16" => "_cv::u16",
+        "u32" => "_cv::u32",
+        "u64" => "_cv::u64",
+        "usize" => "_cv::usize",
+        "u128" => "_cv::u128",
+        "f32" => "_cv::f32",
+        "f64" => "_cv::f64",
+        "char" => "_cv::char",
+        "String" => "_cv::String",
+        _ => return None,
+    })
+}
+
+/// `Option<` or `_cv::Option<`.
+fn open_outer(name: &str, through: bool) -> Option<&'static str> {
+    Some(match (name, through) {
+        ("Box", false) => "Box<",
+        ("Box", true) => "_cv::Box<",
+        ("Option", false) => "Option<",
+        ("Option", true) => "_cv::Option<",
+        ("Vec", false) => "Vec<",
+        ("Vec", true) => "_cv::Vec<",
+        ("VecDeque", false) => "VecDeque<",
+        ("VecDeque", true) => "_cv::VecDeque<",
+        ("HashMap", false) => "HashMap<",
+        ("HashMap", true) => "_cv::HashMap<",
+        ("BTreeMap", false) => "BTreeMap<",
+        ("BTreeMap", true) => "_cv::BTreeMap<",
+        _ => return None,
+    })
 }
 
 /// A child of a type whose version the derive computed in full.

@@ -128,6 +128,26 @@ fn wrap(
     o.finish()
 }
 
+/// [`wrap`] around items built elsewhere.
+fn wrap_items(
+    input: &Input,
+    generics: &syn::Generics,
+    items: TokenStream,
+    extra: Extra,
+) -> TokenStream {
+    let items = |o: &mut Out| {
+        o.t(items);
+    };
+    wrap(
+        input.original,
+        input.krate.as_ref(),
+        generics,
+        items,
+        extra,
+        |_| {},
+    )
+}
+
 /// After an error: the error plus an impl, so one typo does not cascade into "trait not
 /// implemented" errors at every use of the type.
 fn stub(input: &syn::DeriveInput, err: Option<syn::Error>) -> TokenStream {
@@ -214,44 +234,15 @@ fn expand(input: &Input) -> TokenStream {
             }
         }
         Model::Transparent(field) => {
-            let items = transparent_items(&field.ty);
-            wrap(
-                input.original,
-                krate,
-                &generics,
-                |o| {
-                    o.t(items);
-                },
-                extra,
-                |_| {},
-            )
+            wrap_items(input, &generics, transparent_items(&field.ty), extra)
         }
-        Model::Same(t) => {
-            let items = transparent_items(&TyIr::Rust(t.clone()));
-            wrap(
-                input.original,
-                krate,
-                &generics,
-                |o| {
-                    o.t(items);
-                },
-                extra,
-                |_| {},
-            )
-        }
-        Model::Stated(t) => {
-            let items = transparent_items(t);
-            wrap(
-                input.original,
-                krate,
-                &generics,
-                |o| {
-                    o.t(items);
-                },
-                extra,
-                |_| {},
-            )
-        }
+        Model::Same(t) => wrap_items(
+            input,
+            &generics,
+            transparent_items(&TyIr::Rust(t.clone())),
+            extra,
+        ),
+        Model::Stated(t) => wrap_items(input, &generics, transparent_items(t), extra),
         Model::Proxy { write, read } => {
             let mut own = None;
             let mut side = |s: &Side| match s {
